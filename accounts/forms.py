@@ -1,0 +1,160 @@
+import datetime as dt
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import TIMEZONE_CHOICES, User
+from clinic.models import Gender
+
+WEEKDAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
+
+
+class PasswordField(forms.CharField):
+    widget = forms.PasswordInput(attrs={"autocomplete": "new-password"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Password"))
+        kwargs.setdefault("help_text", _("At least 10 characters; not a common password."))
+        super().__init__(strip=False, **kwargs)
+
+
+class IdentityFieldsMixin(forms.Form):
+    """Fields every signup shares. Cross-field rules (uniqueness, password strength) are checked
+    by the service, whose errors are attached to these fields by name."""
+
+    name = forms.CharField(label=_("Full name"), max_length=150,
+                           widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(label=_("Email"), required=False,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(label=_("Phone"), max_length=20,
+                            help_text=_("International format, e.g. +12025550123."),
+                            widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))
+    password = PasswordField()
+    password_confirm = forms.CharField(label=_("Repeat password"), strip=False,
+                                       widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password_confirm") and data["password"] != data["password_confirm"]:
+            self.add_error("password_confirm", _("The two passwords differ."))
+        return data
+
+
+class PatientSignupForm(IdentityFieldsMixin):
+    date_of_birth = forms.DateField(label=_("Date of birth"),
+                                    widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}))
+    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices)
+    preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=settings.LANGUAGES)
+    location = forms.CharField(label=_("City or region"), max_length=200, required=False)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="UTC")
+    photo = forms.ImageField(label=_("Profile photo (optional)"), required=False)
+
+    field_order = ["name", "date_of_birth", "gender", "phone", "email", "preferred_language", "location",
+                   "timezone", "photo", "password", "password_confirm"]
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data["date_of_birth"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        return value
+
+
+class ApplicationFieldsMixin(forms.Form):
+    specialty = forms.CharField(label=_("Specialty"), max_length=120)
+    years_experience = forms.IntegerField(label=_("Years of experience"), min_value=0, max_value=70)
+    cv_text = forms.CharField(label=_("Training and experience"), widget=forms.Textarea(attrs={"rows": 5}))
+    cv_file = forms.FileField(label=_("CV (PDF or image, optional)"), required=False)
+    identity_proof = forms.FileField(label=_("Proof of identity (PDF or image)"),
+                                     help_text=_("A medical licence, passport or national ID. Stored encrypted "
+                                                 "and seen only by Haven administrators."))
+
+    def timeslots_from(self, data):
+        """Read the weekly table (day_N_start / day_N_end) into a list of slots."""
+        slots, errors = [], []
+        for weekday in range(7):
+            start, end = data.get(f"day_{weekday}_start"), data.get(f"day_{weekday}_end")
+            if not start and not end:
+                continue
+            try:
+                start_t, end_t = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
+            except (TypeError, ValueError):
+                errors.append(_("%(day)s: give both a start and an end time.") % {"day": WEEKDAYS[weekday]})
+                continue
+            slots.append({"weekday": weekday, "start": start_t.strftime("%H:%M"), "end": end_t.strftime("%H:%M")})
+        return slots, errors
+
+    def weekly_rows(self):
+        data = self.data if self.is_bound else {}
+        return [{"weekday": i, "label": WEEKDAYS[i], "start": data.get(f"day_{i}_start", ""),
+                 "end": data.get(f"day_{i}_end", "")} for i in range(7)]
+
+
+class DoctorApplicationForm(IdentityFieldsMixin, ApplicationFieldsMixin):
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    photo = forms.ImageField(label=_("Profile photo"), required=False)
+    timezone = forms.ChoiceField(label=_("Your time zone"), choices=TIMEZONE_CHOICES, initial="UTC")
+
+    field_order = ["name", "email", "phone", "specialty", "years_experience", "cv_text", "cv_file",
+                   "identity_proof", "photo", "timezone", "password", "password_confirm"]
+
+
+class DoctorReapplyForm(ApplicationFieldsMixin):
+    pass
+
+
+class HospitalSignupForm(IdentityFieldsMixin):
+    hospital_name = forms.CharField(label=_("Hospital name"), max_length=200)
+    address = forms.CharField(label=_("Street address"), max_length=300)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    state = forms.CharField(label=_("State / region"), max_length=100, required=False)
+    country = forms.CharField(label=_("Country"), max_length=100, required=False)
+    pin_code = forms.CharField(label=_("PIN / postal code"), max_length=20, required=False)
+    contact = forms.CharField(label=_("Hospital phone"), max_length=30)
+    specialities = forms.CharField(label=_("Specialities"), required=False,
+                                   help_text=_("Comma-separated, e.g. Psychiatry, Cardiology"))
+    website = forms.URLField(label=_("Website"), required=False)
+    email = forms.EmailField(label=_("Your work email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(label=_("Your phone (optional)"), max_length=20, required=False)
+    name = forms.CharField(label=_("Your full name"), max_length=150)
+
+    field_order = ["hospital_name", "address", "city", "state", "country", "pin_code", "contact",
+                   "specialities", "website", "name", "email", "phone", "password", "password_confirm"]
+
+    def clean_specialities(self):
+        return [s.strip() for s in self.cleaned_data["specialities"].split(",") if s.strip()]
+
+
+class StaffInviteForm(forms.Form):
+    email = forms.EmailField(label=_("Colleague's email"))
+
+
+class StaffAcceptForm(forms.Form):
+    name = forms.CharField(label=_("Full name"), max_length=150)
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=20, required=False)
+    password = PasswordField()
+
+
+class ProfileForm(forms.ModelForm):
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
+    photo = forms.ImageField(label=_("Profile photo"), required=False)
+
+    class Meta:
+        model = User
+        fields = ["name", "email", "phone", "preferred_language", "location", "timezone"]
+
+
+class OTPTokenForm(forms.Form):
+    token = forms.CharField(label=_("Code"), max_length=16,
+                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                                          "autofocus": True}))
+
+
+class PasswordConfirmForm(forms.Form):
+    password = forms.CharField(label=_("Your password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class ApplicationRejectForm(forms.Form):
+    rejection_reason = forms.CharField(label=_("Reason (sent to the doctor)"), widget=forms.Textarea(attrs={"rows": 4}))

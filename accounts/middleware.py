@@ -1,0 +1,64 @@
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import urlencode
+
+# Pages reachable by a signed-in user who still owes a second factor.
+TWO_FACTOR_EXEMPT_PREFIXES = (
+    "/account/2fa/", "/accounts/logout/", "/account/application/", "/account/language/",
+    "/static/", "/health", "/api/", "/i18n/", "/ws/",
+)
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's saved language wins over the browser's Accept-Language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.preferred_language:
+            translation.activate(user.preferred_language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
+
+
+class AccessGateMiddleware:
+    """Gates every page a signed-in user opens, before any view runs:
+
+    1. a doctor whose application is not approved, or staff of a hospital not yet approved, sees
+       only the application status pages (and may sign out);
+    2. a user with a confirmed second factor must verify it after signing in; doctors and admins
+       must enrol one first (their dashboards and Django admin included).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated
+                and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)):
+            response = self._gate(request, user)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def _gate(self, request, user):
+        from accounts.selectors import doctor_is_approved, hospital_of_staff
+        from accounts.services import has_two_factor
+
+        if user.is_doctor and not doctor_is_approved(user):
+            return redirect("application_status")
+        if user.is_hospital_staff:
+            hospital = hospital_of_staff(user)
+            if hospital is None or hospital.status != "approved":
+                return redirect("hospital_application_status")
+        if not user.is_verified():
+            query = "?" + urlencode({"next": request.get_full_path()})
+            if has_two_factor(user):
+                return redirect(reverse("two_factor_verify") + query)
+            if user.requires_two_factor:
+                return redirect(reverse("two_factor_setup") + query)
+        return None

@@ -1,0 +1,477 @@
+"""Writes for accounts: signups, doctor and hospital approval, invitations, profile, 2FA.
+
+Every function takes keyword arguments, validates, writes inside a transaction, records an audit
+event and queues notifications on commit. Views and the API call these and nothing else.
+"""
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import ApplicationStatus, DoctorApplication, Role, StaffInvitation, User
+from analytics.models import AuditAction
+from analytics.services import audit_record
+from clinic.models import (
+    ApprovalStatus,
+    DoctorProfile,
+    Hospital,
+    HospitalStaff,
+    Patient,
+    Relation,
+    UserPatientRelation,
+    WeeklyAvailability,
+)
+from core.errors import Conflict, DomainError, PermissionDenied
+from core.phones import normalize_phone
+from core.uploads import reencode_image, validate_document
+
+BACKUP_CODE_COUNT = 10
+INVITATION_TTL = dt.timedelta(days=7)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _check_identity_free(*, email, phone, exclude=None):
+    """Normalise email/phone and make sure no other account uses them (errors name the field)."""
+    errors = {}
+    email = email.strip().lower() if email else None
+    if phone:
+        try:
+            phone = normalize_phone(phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
+    else:
+        phone = None
+    others = User.objects.exclude(pk=exclude.pk) if exclude else User.objects.all()
+    if email and others.filter(email__iexact=email).exists():
+        errors["email"] = [_("An account with this email already exists.")]
+    if phone and "phone" not in errors and others.filter(phone=phone).exists():
+        errors["phone"] = [_("An account with this phone number already exists.")]
+    if not email and not phone and "phone" not in errors:
+        errors["email"] = [_("Give an email address or a phone number.")]
+    if errors:
+        raise ValidationError(errors)
+    return email, phone
+
+
+def _validate_password(password, user):
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+
+
+def _new_user(*, role, name, email, phone, password, photo=None, **fields) -> User:
+    email, phone = _check_identity_free(email=email, phone=phone)
+    user = User(role=role, name=name.strip(), email=email, phone=phone, **fields)
+    _validate_password(password, user)
+    user.set_password(password)
+    if photo:
+        user.photo = reencode_image(photo, max_side=800)
+    user.full_clean(exclude=["password"])
+    try:
+        user.save()
+    except IntegrityError as exc:  # a concurrent signup took the email/phone between check and save
+        raise ValidationError({"email": [_("An account with this email or phone already exists.")]}) from exc
+    if email:
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    return user
+
+
+def _on_commit(task, *args):
+    transaction.on_commit(lambda: task.delay(*args))
+
+
+# --- signups ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def patient_signup(*, name: str, date_of_birth: dt.date, gender: str, preferred_language: str,
+                   location: str, phone: str, password: str, email: str | None = None,
+                   photo=None, timezone_name: str = "UTC", request=None) -> User:
+    if date_of_birth > timezone.localdate():
+        raise ValidationError({"date_of_birth": [_("The date of birth cannot be in the future.")]})
+    if date_of_birth < dt.date(1900, 1, 1):
+        raise ValidationError({"date_of_birth": [_("Enter a real date of birth.")]})
+    user = _new_user(role=Role.PATIENT, name=name, email=email, phone=phone, password=password,
+                     photo=photo, preferred_language=preferred_language, location=location,
+                     timezone=timezone_name)
+    patient = Patient(user=user, name=user.name, date_of_birth=date_of_birth, gender=gender,
+                      contact=user.phone or "")
+    patient.full_clean(exclude=["user"])
+    patient.save()
+    UserPatientRelation.objects.create(user=user, patient=patient, relation=Relation.SELF)
+    audit_record(action=AuditAction.USER_CREATED, actor=user, target=user, request=request, role=user.role)
+    return user
+
+
+def _clean_timeslots(timeslots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validate proposed weekly slots: weekday 0–6, HH:MM times, end after start, no overlaps."""
+    cleaned = []
+    for slot in timeslots or []:
+        try:
+            weekday = int(slot["weekday"])
+            start = dt.time.fromisoformat(str(slot["start"]))
+            end = dt.time.fromisoformat(str(slot["end"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError({"proposed_timeslots": [_("Each timeslot needs a weekday, a start and an end time.")]}) from exc
+        if not 0 <= weekday <= 6:
+            raise ValidationError({"proposed_timeslots": [_("Weekday must be 0 (Monday) to 6 (Sunday).")]})
+        if end <= start:
+            raise ValidationError({"proposed_timeslots": [_("A timeslot must end after it starts.")]})
+        cleaned.append({"weekday": weekday, "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")})
+    cleaned.sort(key=lambda s: (s["weekday"], s["start"]))
+    for a, b in zip(cleaned, cleaned[1:]):
+        if a["weekday"] == b["weekday"] and b["start"] < a["end"]:
+            raise ValidationError({"proposed_timeslots": [_("Timeslots on the same day must not overlap.")]})
+    if not cleaned:
+        raise ValidationError({"proposed_timeslots": [_("Propose at least one weekly timeslot.")]})
+    return cleaned
+
+
+def _new_application(*, user, specialty, years_experience, cv_text, cv_file, identity_proof,
+                     proposed_timeslots) -> DoctorApplication:
+    errors = {}
+    if identity_proof is None:
+        errors["identity_proof"] = [_("Upload a proof of identity (PDF or image).")]
+    if years_experience is None or not 0 <= int(years_experience) <= 70:
+        errors["years_experience"] = [_("Enter years of experience between 0 and 70.")]
+    if not (cv_text or "").strip():
+        errors["cv_text"] = [_("Describe your training and experience.")]
+    if not (specialty or "").strip():
+        errors["specialty"] = [_("Enter your specialty.")]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        proof_type = validate_document(identity_proof)
+    except ValidationError as exc:
+        raise ValidationError({"identity_proof": exc.messages}) from exc
+    cv_type = ""
+    if cv_file:
+        try:
+            cv_type = validate_document(cv_file)
+        except ValidationError as exc:
+            raise ValidationError({"cv_file": exc.messages}) from exc
+    application = DoctorApplication(
+        user=user, specialty=specialty.strip(), years_experience=int(years_experience),
+        cv_text=cv_text.strip(), proposed_timeslots=_clean_timeslots(proposed_timeslots),
+        identity_proof=identity_proof, identity_proof_type=proof_type,
+        cv_file=cv_file or None, cv_file_type=cv_type,
+    )
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError as exc:
+        raise Conflict(_("You already have an application under review.")) from exc
+    return application
+
+
+@transaction.atomic
+def doctor_apply(*, name: str, email: str, phone: str, password: str, specialty: str,
+                 years_experience: int, cv_text: str, identity_proof, proposed_timeslots: list,
+                 cv_file=None, photo=None, preferred_language: str = "en",
+                 timezone_name: str = "UTC", request=None) -> DoctorApplication:
+    if not email:
+        raise ValidationError({"email": [_("Doctors need an email address for application updates.")]})
+    user = _new_user(role=Role.DOCTOR, name=name, email=email, phone=phone, password=password,
+                     photo=photo, preferred_language=preferred_language, timezone=timezone_name)
+    application = _new_application(user=user, specialty=specialty, years_experience=years_experience,
+                                   cv_text=cv_text, cv_file=cv_file, identity_proof=identity_proof,
+                                   proposed_timeslots=proposed_timeslots)
+    audit_record(action=AuditAction.APPLICATION_SUBMITTED, actor=user, target=application, request=request)
+    return application
+
+
+@transaction.atomic
+def doctor_reapply(*, user: User, specialty: str, years_experience: int, cv_text: str,
+                   identity_proof, proposed_timeslots: list, cv_file=None, request=None) -> DoctorApplication:
+    """A rejected doctor applies again; the rejected application stays in the history."""
+    current = user.doctor_applications.first()
+    if user.role != Role.DOCTOR or current is None or current.status != ApplicationStatus.REJECTED:
+        raise PermissionDenied(_("Only a rejected application can be submitted again."))
+    application = _new_application(user=user, specialty=specialty, years_experience=years_experience,
+                                   cv_text=cv_text, cv_file=cv_file, identity_proof=identity_proof,
+                                   proposed_timeslots=proposed_timeslots)
+    audit_record(action=AuditAction.APPLICATION_SUBMITTED, actor=user, target=application,
+                 request=request, reapplication=True)
+    return application
+
+
+def _lock_pending_application(application_id) -> DoctorApplication:
+    application = DoctorApplication.objects.select_for_update().select_related("user").get(pk=application_id)
+    if application.status != ApplicationStatus.PENDING:
+        raise Conflict(_("This application was already decided (%(status)s).")
+                       % {"status": application.get_status_display()})
+    return application
+
+
+@transaction.atomic
+def application_approve(*, application: DoctorApplication, decided_by: User, request=None) -> DoctorApplication:
+    """Approve: creates the doctor's profile and weekly (online) availability from the application."""
+    if not decided_by.is_admin:
+        raise PermissionDenied(_("Only administrators decide applications."))
+    application = _lock_pending_application(application.pk)
+    application.status = ApplicationStatus.APPROVED
+    application.decided_by = decided_by
+    application.decided_at = timezone.now()
+    application.rejection_reason = ""
+    application.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason", "updated_at"])
+
+    profile, _created = DoctorProfile.objects.update_or_create(
+        user=application.user,
+        defaults={"specialty": application.specialty, "years_experience": application.years_experience,
+                  "details": application.cv_text},
+    )
+    if not profile.availability.exists():
+        WeeklyAvailability.objects.bulk_create(
+            WeeklyAvailability(doctor=profile, weekday=s["weekday"],
+                               start_time=dt.time.fromisoformat(s["start"]),
+                               end_time=dt.time.fromisoformat(s["end"]))
+            for s in application.proposed_timeslots
+        )
+    audit_record(action=AuditAction.APPLICATION_APPROVED, actor=decided_by, target=application, request=request)
+    from accounts.tasks import send_application_status_email
+
+    _on_commit(send_application_status_email, str(application.pk))
+    return application
+
+
+@transaction.atomic
+def application_reject(*, application: DoctorApplication, decided_by: User, reason: str,
+                       request=None) -> DoctorApplication:
+    if not decided_by.is_admin:
+        raise PermissionDenied(_("Only administrators decide applications."))
+    if not (reason or "").strip():
+        raise ValidationError({"rejection_reason": [_("Give the reason for the rejection; the doctor will see it.")]})
+    application = _lock_pending_application(application.pk)
+    application.status = ApplicationStatus.REJECTED
+    application.rejection_reason = reason.strip()
+    application.decided_by = decided_by
+    application.decided_at = timezone.now()
+    application.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason", "updated_at"])
+    audit_record(action=AuditAction.APPLICATION_REJECTED, actor=decided_by, target=application,
+                 request=request, reason=application.rejection_reason)
+    from accounts.tasks import send_application_status_email
+
+    _on_commit(send_application_status_email, str(application.pk))
+    return application
+
+
+@transaction.atomic
+def hospital_signup(*, hospital_name: str, address: str, contact: str, specialities: list[str],
+                    name: str, email: str, password: str, phone: str | None = None,
+                    city: str = "", state: str = "", country: str = "", pin_code: str = "",
+                    website: str = "", request=None) -> Hospital:
+    if not email:
+        raise ValidationError({"email": [_("Hospitals need an email address for approval updates.")]})
+    if Hospital.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": [_("A hospital with this email is already registered.")]})
+    user = _new_user(role=Role.HOSPITAL, name=name, email=email, phone=phone, password=password)
+    hospital = Hospital(name=hospital_name.strip(), address=address.strip(), contact=contact.strip(),
+                        email=email.lower(), specialities=[s.strip() for s in specialities if s.strip()],
+                        city=city, state=state, country=country, pin_code=pin_code, website=website)
+    hospital.full_clean()
+    hospital.save()
+    HospitalStaff.objects.create(hospital=hospital, user=user, is_owner=True)
+    audit_record(action=AuditAction.USER_CREATED, actor=user, target=hospital, request=request, role=user.role)
+    return hospital
+
+
+def _decide_hospital(hospital_id, *, decided_by, status, reason="", request=None) -> Hospital:
+    if not decided_by.is_admin:
+        raise PermissionDenied(_("Only administrators approve hospitals."))
+    hospital = Hospital.objects.select_for_update().get(pk=hospital_id)
+    if hospital.status != ApprovalStatus.PENDING:
+        raise Conflict(_("This hospital was already decided (%(status)s).") % {"status": hospital.get_status_display()})
+    hospital.status = status
+    hospital.rejection_reason = reason
+    hospital.decided_by = decided_by
+    hospital.decided_at = timezone.now()
+    hospital.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
+    action = AuditAction.HOSPITAL_APPROVED if status == ApprovalStatus.APPROVED else AuditAction.HOSPITAL_REJECTED
+    audit_record(action=action, actor=decided_by, target=hospital, request=request, reason=reason)
+    from accounts.tasks import send_hospital_status_email
+
+    _on_commit(send_hospital_status_email, str(hospital.pk))
+    return hospital
+
+
+@transaction.atomic
+def hospital_approve(*, hospital: Hospital, decided_by: User, request=None) -> Hospital:
+    return _decide_hospital(hospital.pk, decided_by=decided_by, status=ApprovalStatus.APPROVED, request=request)
+
+
+@transaction.atomic
+def hospital_reject(*, hospital: Hospital, decided_by: User, reason: str, request=None) -> Hospital:
+    if not (reason or "").strip():
+        raise ValidationError({"rejection_reason": [_("Give the reason for the rejection.")]})
+    return _decide_hospital(hospital.pk, decided_by=decided_by, status=ApprovalStatus.REJECTED,
+                            reason=reason.strip(), request=request)
+
+
+@transaction.atomic
+def staff_invite(*, invited_by: User, email: str, request=None) -> StaffInvitation:
+    membership = getattr(invited_by, "hospital_staff", None)
+    if membership is None or not membership.is_owner:
+        raise PermissionDenied(_("Only the hospital's first user can invite staff."))
+    if membership.hospital.status != ApprovalStatus.APPROVED:
+        raise PermissionDenied(_("Staff can be invited once the hospital is approved."))
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": [_("An account with this email already exists.")]})
+    invitation = StaffInvitation.objects.create(
+        hospital=membership.hospital, email=email, token=secrets.token_urlsafe(32),
+        invited_by=invited_by, expires_at=timezone.now() + INVITATION_TTL)
+    audit_record(action=AuditAction.STAFF_INVITED, actor=invited_by, target=membership.hospital,
+                 request=request, email=email)
+    from accounts.tasks import send_staff_invitation_email
+
+    _on_commit(send_staff_invitation_email, str(invitation.pk))
+    return invitation
+
+
+@transaction.atomic
+def staff_invitation_accept(*, token: str, name: str, password: str, phone: str | None = None,
+                            request=None) -> User:
+    invitation = StaffInvitation.objects.select_for_update().select_related("hospital").filter(token=token).first()
+    if invitation is None or not invitation.is_open:
+        raise DomainError(_("This invitation is invalid, used or expired. Ask for a new one."))
+    user = _new_user(role=Role.HOSPITAL, name=name, email=invitation.email, phone=phone, password=password)
+    HospitalStaff.objects.create(hospital=invitation.hospital, user=user, is_owner=False)
+    invitation.accepted_by = user
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_by", "accepted_at", "updated_at"])
+    audit_record(action=AuditAction.STAFF_JOINED, actor=user, target=invitation.hospital, request=request)
+    return user
+
+
+@transaction.atomic
+def admin_create(*, created_by: User | None, name: str, email: str, password: str,
+                 phone: str | None = None, request=None) -> User:
+    """Create an administrator. ``created_by`` is None only for the bootstrap command."""
+    if created_by is not None and not created_by.is_admin:
+        raise PermissionDenied(_("Only administrators can create administrators."))
+    if not email:
+        raise ValidationError({"email": [_("Administrators need an email address.")]})
+    user = _new_user(role=Role.ADMIN, name=name, email=email, phone=phone, password=password)
+    audit_record(action=AuditAction.USER_CREATED, actor=created_by or user, target=user,
+                 request=request, role=user.role)
+    return user
+
+
+# --- profile -----------------------------------------------------------------------------------
+
+USER_EDITABLE_FIELDS = ("name", "email", "phone", "preferred_language", "location", "timezone")
+
+
+@transaction.atomic
+def user_update(*, actor: User, user: User, data: dict, photo=None, request=None) -> User:
+    """Update profile fields. Role and activation are admin matters and not changed here."""
+    data = {k: v for k, v in data.items() if k in USER_EDITABLE_FIELDS and v is not None}
+    if "email" in data or "phone" in data:
+        email, phone = _check_identity_free(email=data.get("email", user.email),
+                                            phone=data.get("phone", user.phone), exclude=user)
+        data["email"], data["phone"] = email, phone
+    changed = [k for k, v in data.items() if getattr(user, k) != v]
+    for key in changed:
+        setattr(user, key, data[key])
+    if photo is not None:
+        user.photo = reencode_image(photo, max_side=800)
+        changed.append("photo")
+    if not changed:
+        return user
+    user.full_clean(exclude=["password"])
+    user.save()
+    if "email" in changed and user.email:
+        EmailAddress.objects.filter(user=user).delete()
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    if "name" in changed and user.is_patient:
+        Patient.objects.filter(user=user).update(name=user.name)
+    audit_record(action=AuditAction.USER_UPDATED, actor=actor, target=user, request=request, fields=sorted(changed))
+    return user
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": [_("Unknown language.")]})
+    if user.preferred_language != language:
+        user.preferred_language = language
+        user.save(update_fields=["preferred_language", "updated_at"])
+
+
+# --- two-factor authentication -------------------------------------------------------------------
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """An unconfirmed TOTP device whose secret the user scans; replaced if enrolment restarts."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, token: str, request=None) -> list[str]:
+    """Confirm enrolment with a first code; returns fresh backup codes to show once."""
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    if device is None:
+        raise DomainError(_("Start the set-up again: no authenticator is waiting for confirmation."))
+    if not device.verify_token((token or "").replace(" ", "")):
+        audit_record(action=AuditAction.TWO_FACTOR_FAILED, actor=user, target=user, request=request, step="enrol")
+        raise ValidationError({"token": [_("That code is not right. Check the time on your phone and try again.")]})
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    audit_record(action=AuditAction.TWO_FACTOR_ENROLLED, actor=user, target=user, request=request)
+    return backup_codes_generate(user=user, request=request)
+
+
+@transaction.atomic
+def backup_codes_generate(*, user: User, request=None) -> list[str]:
+    device, _created = StaticDevice.objects.get_or_create(user=user, defaults={"name": "backup", "confirmed": True})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _i in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    audit_record(action=AuditAction.BACKUP_CODES_GENERATED, actor=user, target=user, request=request)
+    return codes
+
+
+def otp_devices(user: User):
+    return [d for d in (*TOTPDevice.objects.filter(user=user, confirmed=True),
+                        *StaticDevice.objects.filter(user=user, confirmed=True))]
+
+
+def has_two_factor(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def otp_verify(*, user: User, token: str, request=None):
+    """Check a code against the user's devices. Codes are single-use: TOTP refuses a time step it
+    already accepted, and a backup code is deleted when used. Returns the device or None."""
+    token = (token or "").replace(" ", "").strip()
+    if token:
+        with transaction.atomic():
+            for device in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True):
+                if device.verify_token(token):
+                    return device
+            for device in StaticDevice.objects.select_for_update().filter(user=user, confirmed=True):
+                if device.verify_token(token):
+                    return device
+    audit_record(action=AuditAction.TWO_FACTOR_FAILED, actor=user, target=user, request=request, step="verify")
+    return None
+
+
+@transaction.atomic
+def two_factor_remove(*, user: User, password: str, request=None) -> None:
+    """Remove all second factors after re-entering the password."""
+    if not user.check_password(password or ""):
+        raise ValidationError({"password": [_("The password is not correct.")]})
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    audit_record(action=AuditAction.TWO_FACTOR_REMOVED, actor=user, target=user, request=request)

@@ -1,0 +1,82 @@
+"""Notification tasks. Each takes ids, is idempotent (a retry or a second delivery sends nothing
+new) and retries with backoff when the mail server is unreachable."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+logger = logging.getLogger(__name__)
+
+RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_kwargs": {"max_retries": 8},
+         "acks_late": True}
+
+
+def _send(to, template, context, language):
+    with translation.override(language or settings.LANGUAGE_CODE):
+        context = {"site_url": settings.SITE_URL, **context}
+        subject = render_to_string(f"email/{template}.subject.txt", context).strip()
+        body = render_to_string(f"email/{template}.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+
+
+@shared_task(**RETRY)
+def send_application_status_email(application_id: str) -> bool:
+    from accounts.models import DoctorApplication
+
+    with transaction.atomic():
+        application = (DoctorApplication.objects.select_for_update().select_related("user")
+                       .filter(pk=application_id).first())
+        if application is None or application.notified_status == application.status:
+            return False
+        user = application.user
+        if user.email:
+            _send(user.email, "application_status",
+                  {"user": user, "application": application, "status_url": settings.SITE_URL + reverse("application_status")},
+                  user.preferred_language)
+        # Marked inside the same transaction: if the worker dies before commit, the retry sends.
+        application.notified_status = application.status
+        application.save(update_fields=["notified_status"])
+    return True
+
+
+@shared_task(**RETRY)
+def send_hospital_status_email(hospital_id: str) -> bool:
+    from clinic.models import Hospital
+
+    with transaction.atomic():
+        hospital = Hospital.objects.select_for_update().filter(pk=hospital_id).first()
+        if hospital is None or hospital.notified_status == hospital.status:
+            return False
+        owner = hospital.staff.filter(is_owner=True).select_related("user").first()
+        to = hospital.email or (owner.user.email if owner else None)
+        if to:
+            _send(to, "hospital_status", {"hospital": hospital, "user": owner.user if owner else None},
+                  owner.user.preferred_language if owner else None)
+        hospital.notified_status = hospital.status
+        hospital.save(update_fields=["notified_status"])
+    return True
+
+
+@shared_task(**RETRY)
+def send_staff_invitation_email(invitation_id: str) -> bool:
+    from accounts.models import StaffInvitation
+
+    with transaction.atomic():
+        invitation = (StaffInvitation.objects.select_for_update().select_related("hospital", "invited_by")
+                      .filter(pk=invitation_id).first())
+        if invitation is None or invitation.emailed_at or not invitation.is_open:
+            return False
+        _send(invitation.email, "staff_invitation",
+              {"invitation": invitation,
+               "accept_url": settings.SITE_URL + reverse("staff_invitation_accept", args=[invitation.token])},
+              invitation.invited_by.preferred_language)
+        invitation.emailed_at = timezone.now()
+        invitation.save(update_fields=["emailed_at"])
+    return True
+

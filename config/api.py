@@ -1,0 +1,73 @@
+"""The /api/v1 JSON API: one NinjaAPI, routers from each app, errors as {"detail": ...}."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from accounts.api import JWTAuth
+from accounts.api import auth_router, users_router
+from core.errors import DomainError
+
+api = NinjaAPI(
+    title="Haven API",
+    version="1",
+    description="Patients, doctors, hospitals and their care, for mobile apps and partner systems. "
+                "Authenticate with POST /auth/login and send `Authorization: Bearer <access>`.",
+    auth=JWTAuth(),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+@api.get("/", auth=None, tags=["meta"], summary="API name and version")
+def api_root(request):
+    return {"name": "Haven API", "version": "1", "release": settings.HAVEN_VERSION, "docs": "/api/v1/docs"}
+
+
+def _validation_detail(errors):
+    detail = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form", "payload")]
+        detail.append({"field": ".".join(loc) or None, "message": err.get("msg", "Invalid value."),
+                       "type": err.get("type")})
+    return detail
+
+
+@api.exception_handler(NinjaValidationError)
+def on_schema_error(request, exc):
+    return api.create_response(request, {"detail": _validation_detail(exc.errors)}, status=422)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_validation_error(request, exc):
+    if hasattr(exc, "error_dict"):
+        detail = [{"field": field, "message": message}
+                  for field, messages in exc.message_dict.items() for message in messages]
+    else:
+        detail = [{"field": None, "message": m} for m in exc.messages]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc):
+    body = {"detail": exc.message, **getattr(exc, "extra", {})}
+    if exc.field:
+        body["field"] = exc.field
+    return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return api.create_response(request, {"detail": "Authentication required: send a valid Bearer access token."},
+                               status=401)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+api.add_router("/auth", auth_router)
+api.add_router("/users", users_router)

@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from config import health
+from config.api import api
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("accounts/signup/", RedirectView.as_view(pattern_name="signup")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+]
+
+admin.site.site_header = "Haven administration"
+admin.site.site_title = "Haven admin"
+admin.site.index_title = "Approvals, people and audit"
+
+
+def _admin_requires_verified_admin(request):
+    """Django admin is for administrators who passed their second factor (belt and braces: the
+    access gate middleware already redirects them to verify)."""
+    user = request.user
+    return user.is_active and user.is_staff and user.is_admin and user.is_verified()
+
+
+admin.site.has_permission = _admin_requires_verified_admin

@@ -1,0 +1,15 @@
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def age(date_of_birth: dt.date | None) -> int | str:
+    """Whole years between a date of birth and today."""
+    if not date_of_birth:
+        return ""
+    today = timezone.localdate()
+    return today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))

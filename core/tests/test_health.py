@@ -1,0 +1,183 @@
+"""GET /health: 200 when every dependency answers, 503 naming the part that is down.
+
+"Down" is simulated for real where possible (a Redis URL on a closed local port) and by making
+new database connections fail; every failing case must still answer quickly.
+"""
+
+import time
+
+import pytest
+from django.db.utils import OperationalError
+from django.test import Client
+
+from config import health as health_module
+from config.celery import app as celery_app
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # port 1: nothing listens there, connection refused
+# Generous bound: each check has a ~3s hard deadline and they run concurrently.
+FAST_ENOUGH = health_module.CHECK_DEADLINE + 2
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(30)]
+
+
+def get_health(client):
+    started = time.monotonic()
+    response = client.get("/health")
+    elapsed = time.monotonic() - started
+    assert response["Content-Type"] == "application/json"
+    return response, response.json(), elapsed
+
+
+def test_all_ok_on_configured_backends(client, settings):
+    response, body, _ = get_health(client)
+
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert body["down"] == []
+    assert body["version"] == settings.HAVEN_VERSION
+    assert set(body["checks"]) == {"database", "cache", "channel_layer", "broker"}
+    for name, result in body["checks"].items():
+        assert result["ok"] is True, (name, result)
+        assert result["detail"], name
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+def test_needs_no_login_or_csrf_and_only_allows_get():
+    client = Client(enforce_csrf_checks=True)  # anonymous, CSRF enforced
+
+    assert client.get("/health").status_code == 200
+    # csrf_exempt: a POST is refused for its method (405), not for a missing token (403).
+    assert client.post("/health").status_code == 405
+
+
+@pytest.mark.timeout(20)
+def test_cache_down_is_503_naming_cache(client, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}
+    }
+
+    response, body, elapsed = get_health(client)
+
+    assert response.status_code == 503
+    assert body["status"] == "error"
+    assert body["down"] == ["cache"]
+    assert body["checks"]["cache"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
+    assert elapsed < FAST_ENOUGH
+
+
+@pytest.mark.timeout(20)
+def test_channel_layer_down_is_503_naming_channel_layer(client, settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [DEAD_REDIS]}}
+    }
+
+    response, body, elapsed = get_health(client)
+
+    assert response.status_code == 503
+    assert body["down"] == ["channel_layer"]
+    assert body["checks"]["channel_layer"]["ok"] is False
+    assert elapsed < FAST_ENOUGH
+
+
+@pytest.mark.timeout(20)
+def test_broker_down_is_503_naming_broker(client, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # The Celery app read its configuration once; point its (write) broker at the dead port.
+    monkeypatch.setitem(celery_app.conf, "broker_url", DEAD_REDIS)
+    monkeypatch.setitem(celery_app.conf, "broker_write_url", DEAD_REDIS)
+
+    response, body, elapsed = get_health(client)
+
+    assert response.status_code == 503
+    assert body["down"] == ["broker"]
+    assert body["checks"]["broker"]["ok"] is False
+    assert elapsed < FAST_ENOUGH
+
+
+def test_eager_celery_reports_broker_ok_without_connecting(client, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setitem(celery_app.conf, "broker_url", DEAD_REDIS)
+    monkeypatch.setitem(celery_app.conf, "broker_write_url", DEAD_REDIS)
+
+    response, body, _ = get_health(client)
+
+    assert body["checks"]["broker"]["ok"] is True
+    assert "eager" in body["checks"]["broker"]["detail"]
+
+
+@pytest.mark.timeout(20)
+def test_database_down_is_503_naming_database(client, monkeypatch):
+    from django.db import connections
+
+    # The check opens its own connection in its own thread; make opening one fail the way an
+    # unreachable server does. The test's own, already open, connection is unaffected.
+    def refuse(self):
+        raise OperationalError("connection refused (simulated)")
+
+    monkeypatch.setattr(type(connections["default"]), "connect", refuse)
+
+    response, body, elapsed = get_health(client)
+
+    assert response.status_code == 503
+    assert body["down"] == ["database"]
+    assert body["checks"]["database"]["ok"] is False
+    assert "OperationalError" in body["checks"]["database"]["detail"]
+    assert elapsed < FAST_ENOUGH
+
+
+@pytest.mark.timeout(20)
+def test_several_down_are_all_named(client, settings, monkeypatch):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}
+    }
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setitem(celery_app.conf, "broker_url", DEAD_REDIS)
+    monkeypatch.setitem(celery_app.conf, "broker_write_url", DEAD_REDIS)
+
+    response, body, elapsed = get_health(client)
+
+    assert response.status_code == 503
+    assert body["down"] == ["cache", "broker"]
+    assert elapsed < FAST_ENOUGH
+
+
+@pytest.mark.timeout(20)
+def test_hung_check_is_cut_off_at_the_deadline(client, monkeypatch):
+    def hangs():
+        time.sleep(10)
+        return "never"
+
+    monkeypatch.setattr(health_module, "CHECK_DEADLINE", 0.5)
+    monkeypatch.setitem(health_module.CHECKS, "cache", hangs)
+
+    response, body, elapsed = get_health(client)
+
+    assert response.status_code == 503
+    assert body["down"] == ["cache"]
+    assert "timed out" in body["checks"]["cache"]["detail"]
+    assert elapsed < 3
+
+
+@pytest.mark.timeout(20)
+def test_details_never_leak_credentials(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://haven:s3cret-pw@127.0.0.1:1/0",
+        }
+    }
+
+    response, body, _ = get_health(client)
+
+    assert response.status_code == 503
+    assert "s3cret-pw" not in response.content.decode()
+
+
+def test_scrub_removes_url_credentials_and_password_fields():
+    text = "cannot reach redis://user:hunter2@db.internal:6379/0 (password=hunter2 sslmode=require)"
+
+    scrubbed = health_module._scrub(text)
+
+    assert "hunter2" not in scrubbed
+    assert "redis://***@db.internal:6379/0" in scrubbed
