@@ -85,8 +85,13 @@ class ApplicationFieldsMixin(forms.Form):
             slots.append({"weekday": weekday, "start": start_t.strftime("%H:%M"), "end": end_t.strftime("%H:%M")})
         return slots, errors
 
+    initial_timeslots: list = []
+
     def weekly_rows(self):
-        data = self.data if self.is_bound else {}
+        if self.is_bound:
+            data = self.data
+        else:
+            data = {f"day_{s['weekday']}_{k}": s[k] for s in self.initial_timeslots for k in ("start", "end")}
         return [{"weekday": i, "label": WEEKDAYS[i], "start": data.get(f"day_{i}_start", ""),
                  "end": data.get(f"day_{i}_end", "")} for i in range(7)]
 
@@ -114,7 +119,7 @@ class HospitalSignupForm(IdentityFieldsMixin):
     contact = forms.CharField(label=_("Hospital phone"), max_length=30)
     specialities = forms.CharField(label=_("Specialities"), required=False,
                                    help_text=_("Comma-separated, e.g. Psychiatry, Cardiology"))
-    website = forms.URLField(label=_("Website"), required=False)
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     email = forms.EmailField(label=_("Your work email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(label=_("Your phone (optional)"), max_length=20, required=False)
     name = forms.CharField(label=_("Your full name"), max_length=150)

@@ -175,8 +175,7 @@ def doctor_reapply(request):
                 return redirect("application_status")
         for error in slot_errors:
             form.add_error(None, error)
-    elif not form.is_bound:
-        form.data = {f"day_{s['weekday']}_{k}": s[k] for s in current.proposed_timeslots for k in ("start", "end")}
+    form.initial_timeslots = current.proposed_timeslots
     return render(request, "accounts/reapply.html", {"form": form, "previous": current})
 
 

@@ -1,14 +1,13 @@
-"""Websocket routes for the ASGI application (config/asgi.py).
+"""Websocket routes, read by config/asgi.py.
 
-Apps append their consumers' routes here, e.g. in telehealth/routing.py:
+Apps append their consumers' routes to `websocket_urlpatterns` below. Add them here, in this
+module (asgi.py builds the router once, from this list, at import time), e.g.:
 
-    from django.urls import path
-    from config.routing import websocket_urlpatterns
-    from . import consumers
+    from telehealth.routing import websocket_urlpatterns as telehealth_routes
+    websocket_urlpatterns += telehealth_routes
 
-    websocket_urlpatterns += [path("ws/chats/<uuid:chat_id>/", consumers.ChatConsumer.as_asgi())]
-
-or by listing them below directly (keep the list the single place asgi.py reads).
+where telehealth/routing.py holds
+    [path("ws/chats/<uuid:chat_id>/", consumers.ChatConsumer.as_asgi()), ...]
 """
 
 websocket_urlpatterns = []

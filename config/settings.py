@@ -155,6 +155,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_IGNORE_RESULT = True  # tasks report through the database, not a result backend
 CELERY_BEAT_SCHEDULE = {}
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -220,7 +221,9 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
 MEDIA_ROOT = Path(env.str("HAVEN_MEDIA_ROOT", default=str(VAR_DIR / "private-media")))
 MEDIA_URL = None  # uploads are private: served only by views that check the access policy
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = not PRODUCTION  # embedded mode serves static files without collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
@@ -304,6 +307,8 @@ LOGGING = {
     "loggers": {
         "axes": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "kombu": {"level": "ERROR"},
     },
 }
 

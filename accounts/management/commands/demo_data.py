@@ -1,0 +1,175 @@
+"""Load demo data (idempotent): an admin, hospitals with staff, approved/pending/rejected doctors,
+~20 patients including the Johnson family, and print how to sign in.
+
+Everything is created through the same services the app uses, so demo data obeys every rule.
+"""
+
+import base64
+import datetime as dt
+import io
+import random
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.test import override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from PIL import Image, ImageDraw
+
+from accounts import services
+from accounts.models import ApplicationStatus, DoctorApplication, User
+from clinic.models import ApprovalStatus, Gender, Hospital, Patient, Relation, UserPatientRelation
+
+DEMO_PASSWORD = "Haven-demo-2026!"
+# A fixed authenticator key for the demo admin and doctors, so a tester can add it to an app once.
+DEMO_TOTP_KEY_HEX = "3132333435363738393031323334353637383930"  # RFC 6238 test key
+
+HOSPITALS = [
+    {"hospital_name": "Riverside General Hospital", "address": "12 River Road", "city": "Springfield",
+     "country": "USA", "contact": "+12025550100", "specialities": ["Psychiatry", "General medicine", "Cardiology"],
+     "owner": ("Hana Staff", "hana@riverside.test"), "staff": [("Omar Desk", "omar@riverside.test")],
+     "approve": True},
+    {"hospital_name": "Lakeside Mind & Wellness Clinic", "address": "4 Lake View", "city": "Shelbyville",
+     "country": "USA", "contact": "+12025550101", "specialities": ["Clinical psychology", "Psychiatry"],
+     "owner": ("Lena Lakeside", "lena@lakeside.test"), "staff": [], "approve": True},
+    {"hospital_name": "Hillview Community Clinic", "address": "88 Hill Street", "city": "Ogdenville",
+     "country": "USA", "contact": "+12025550102", "specialities": ["Family medicine"],
+     "owner": ("Hugo Hill", "hugo@hillview.test"), "staff": [], "approve": False},
+]
+
+DOCTORS = [
+    ("Carol Mendes", "carol@haven.test", "Psychiatry", 12, "approved"),
+    ("Ravi Iyer", "ravi@haven.test", "General medicine", 8, "approved"),
+    ("Sofia Alvarez", "sofia@haven.test", "Clinical psychology", 6, "approved"),
+    ("Amira Haddad", "amira@haven.test", "Cardiology", 15, "approved"),
+    ("Dave Pending", "dave@haven.test", "Neurology", 4, "pending"),
+    ("Rita Redo", "rita@haven.test", "Dermatology", 2, "rejected"),
+]
+
+FIRST = ["Bob", "Chen", "Deepa", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Luis",
+         "Maya", "Noor", "Olu", "Priya", "Quinn", "Rosa"]
+LAST = ["Baker", "Wang", "Nair", "Petrova", "Rahimi", "Okafor", "Tanaka", "Silva", "Berg", "Reddy", "Moreno",
+        "Cohen", "Aziz", "Adeyemi", "Shah", "Murphy", "Diaz"]
+LANGS = ["en", "en", "hi", "es", "ar"]
+
+
+def _document_png(text):
+    image = Image.new("RGB", (480, 300), "#eef3f2")
+    ImageDraw.Draw(image).text((24, 130), text, fill="#1d2a2e")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return SimpleUploadedFile("identity.png", buf.getvalue(), content_type="image/png")
+
+
+def _phone(n):
+    return f"+1202555{n:04d}"
+
+
+class Command(BaseCommand):
+    help = "Create demo accounts and data (safe to run again)."
+
+    def handle(self, *args, **options):
+        random.seed(7)
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"), transaction.atomic():
+            admin = self._admin()
+            self._hospitals(admin)
+            self._doctors(admin)
+            self._patients()
+        self._print_logins()
+
+    def _user(self, email):
+        return User.objects.filter(email=email).first()
+
+    def _enrol_demo_totp(self, user):
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name="Demo authenticator", key=DEMO_TOTP_KEY_HEX, confirmed=True)
+
+    def _admin(self):
+        admin = self._user("admin@haven.test") or services.admin_create(
+            created_by=None, name="Ada Admin", email="admin@haven.test", password=DEMO_PASSWORD)
+        self._enrol_demo_totp(admin)
+        return admin
+
+    def _hospitals(self, admin):
+        for spec in HOSPITALS:
+            owner_name, owner_email = spec["owner"]
+            hospital = Hospital.objects.filter(name=spec["hospital_name"]).first()
+            if hospital is None:
+                hospital = services.hospital_signup(
+                    hospital_name=spec["hospital_name"], address=spec["address"], city=spec["city"],
+                    country=spec["country"], contact=spec["contact"], specialities=spec["specialities"],
+                    name=owner_name, email=owner_email, password=DEMO_PASSWORD)
+            if spec["approve"] and hospital.status == ApprovalStatus.PENDING:
+                services.hospital_approve(hospital=hospital, decided_by=admin)
+            for staff_name, staff_email in spec["staff"]:
+                if not self._user(staff_email):
+                    invitation = services.staff_invite(invited_by=self._user(owner_email), email=staff_email)
+                    services.staff_invitation_accept(token=invitation.token, name=staff_name, password=DEMO_PASSWORD)
+
+    def _doctors(self, admin):
+        for i, (name, email, specialty, years, outcome) in enumerate(DOCTORS):
+            user = self._user(email)
+            if user is None:
+                application = services.doctor_apply(
+                    name=name, email=email, phone=_phone(200 + i), password=DEMO_PASSWORD, specialty=specialty,
+                    years_experience=years, cv_text=f"{specialty} specialist with {years} years of practice.",
+                    identity_proof=_document_png(f"Medical licence — {name}"),
+                    proposed_timeslots=[{"weekday": d, "start": "09:00", "end": "13:00"} for d in range(5)]
+                    + [{"weekday": 2, "start": "15:00", "end": "18:00"}],
+                    timezone_name="America/New_York")
+                user = application.user
+            application = DoctorApplication.objects.filter(user=user).first()
+            if application.status == ApplicationStatus.PENDING and outcome == "approved":
+                services.application_approve(application=application, decided_by=admin)
+            elif application.status == ApplicationStatus.PENDING and outcome == "rejected":
+                services.application_reject(application=application, decided_by=admin,
+                                            reason="The licence number on the identity proof is unreadable. "
+                                                   "Please upload a clearer scan.")
+            if outcome == "approved":
+                self._enrol_demo_totp(user)
+
+    def _patients(self):
+        alice = self._user("alice@haven.test") or services.patient_signup(
+            name="Alice Johnson", date_of_birth=dt.date(1988, 4, 12), gender=Gender.FEMALE, preferred_language="en",
+            location="Springfield", phone=_phone(1), password=DEMO_PASSWORD, email="alice@haven.test",
+            timezone_name="America/New_York")
+        for name, dob, gender, relation in [("Ben Johnson", dt.date(1986, 9, 3), Gender.MALE, Relation.SPOUSE),
+                                            ("Mia Johnson", dt.date(2016, 1, 20), Gender.FEMALE, Relation.CHILD)]:
+            patient = Patient.objects.filter(name=name, user_relations__user=alice).first()
+            if patient is None:
+                patient = Patient.objects.create(name=name, date_of_birth=dob, gender=gender,
+                                                 emergency_contact="Alice Johnson " + _phone(1))
+                UserPatientRelation.objects.create(user=alice, patient=patient, relation=relation)
+        for i, (first, last) in enumerate(zip(FIRST, LAST)):
+            email = f"{first.lower()}@haven.test"
+            if self._user(email):
+                continue
+            services.patient_signup(
+                name=f"{first} {last}", date_of_birth=dt.date(1950 + (i * 3) % 55, 1 + i % 12, 1 + (i * 5) % 28),
+                gender=random.choice([Gender.FEMALE, Gender.MALE, Gender.NON_BINARY]),
+                preferred_language=LANGS[i % len(LANGS)], location="Springfield", phone=_phone(10 + i),
+                password=DEMO_PASSWORD, email=email, timezone_name="America/New_York")
+
+    def _print_logins(self):
+        secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode()
+        rows = [
+            ("admin", "admin@haven.test", "2FA: demo authenticator"),
+            ("doctor", "carol@haven.test", "2FA: demo authenticator"),
+            ("doctor", "ravi@haven.test", "2FA: demo authenticator"),
+            ("doctor (pending)", "dave@haven.test", "sees application status"),
+            ("doctor (rejected)", "rita@haven.test", "can re-apply"),
+            ("hospital owner", "hana@riverside.test", "Riverside General"),
+            ("hospital staff", "omar@riverside.test", "Riverside General"),
+            ("hospital (pending)", "hugo@hillview.test", "sees registration status"),
+            ("patient + family", "alice@haven.test", "manages Ben (spouse) and Mia (child)"),
+            ("patient", "bob@haven.test", "or phone +12025550010"),
+        ]
+        out = self.stdout
+        out.write("")
+        out.write(self.style.SUCCESS("Haven demo data is ready. Open http://127.0.0.1:8000"))
+        out.write(f"Password for every demo account: {DEMO_PASSWORD}")
+        for role, login, note in rows:
+            out.write(f"  {role:<20} {login:<24} {note}")
+        out.write(f"Demo authenticator key (admin and doctors): {secret}")
+        out.write("  add it to any authenticator app, or print the current code with:")
+        out.write("  .venv/bin/python manage.py demo_totp")

@@ -1,0 +1,97 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role, User
+from analytics.models import AuditAction, AuditEvent
+from clinic.models import Patient, UserPatientRelation
+from conftest import png_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def form(**overrides):
+    data = {
+        "name": "Priya Shah", "date_of_birth": "1992-03-04", "gender": "female", "phone": "(202) 555-0177",
+        "email": "", "preferred_language": "hi", "location": "Pune", "timezone": "Asia/Kolkata",
+        "password": "Lantern-river-93", "password_confirm": "Lantern-river-93",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_it_creates_an_active_patient_and_lands_on_the_dashboard(client):
+    response = client.post(reverse("patient_signup"), form())
+    assert response.status_code == 302
+    assert response.url == "/dashboard/"
+    user = User.objects.get(phone="+12025550177")  # normalised to E.164
+    assert user.role == Role.PATIENT and user.is_active and user.email is None
+    assert user.preferred_language == "hi" and user.timezone == "Asia/Kolkata"
+    assert user.check_password("Lantern-river-93")
+    patient = Patient.objects.get(user=user)
+    assert patient.date_of_birth == dt.date(1992, 3, 4)
+    assert UserPatientRelation.objects.filter(user=user, patient=patient, relation="self").exists()
+    assert AuditEvent.objects.filter(action=AuditAction.USER_CREATED, target_id=str(user.pk)).exists()
+    page = client.get("/dashboard/")
+    assert page.status_code == 200
+    assert "Priya Shah" in page.content.decode()
+
+
+def test_it_can_sign_in_with_phone_or_email(client):
+    client.post(reverse("patient_signup"), form(email="priya@example.com"))
+    client.logout()
+    for login in ("+12025550177", "priya@example.com", "PRIYA@example.com"):
+        response = client.post(reverse("account_login"), {"login": login, "password": "Lantern-river-93"})
+        assert response.status_code == 302, login
+        assert client.get("/dashboard/").status_code == 200
+        client.logout()
+
+
+@pytest.mark.parametrize("overrides, field, message", [
+    ({"password": "password123", "password_confirm": "password123"}, "password", "too common"),
+    ({"password": "short", "password_confirm": "short"}, "password", "too short"),
+    ({"password_confirm": "Different-pass-1"}, "password_confirm", "differ"),
+    ({"date_of_birth": (dt.date.today() + dt.timedelta(days=2)).isoformat()}, "date_of_birth", "future"),
+    ({"phone": "12"}, "phone", "valid phone"),
+    ({"email": "not-an-email"}, "email", "valid email"),
+    ({"name": ""}, "name", "required"),
+    ({"gender": "robot"}, "gender", "valid choice"),
+])
+def test_it_shows_field_errors_and_keeps_input(client, overrides, field, message):
+    response = client.post(reverse("patient_signup"), form(**overrides))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors, errors
+    assert message in " ".join(errors[field]).lower()
+    assert 'value="Pune"' in response.content.decode()  # nothing typed is lost
+    assert not User.objects.exists()
+
+
+def test_it_rejects_a_taken_phone_or_email(client, alice):
+    response = client.post(reverse("patient_signup"), form(phone=alice.phone, email="ALICE@example.com"))
+    errors = response.context["form"].errors
+    assert "already exists" in errors["phone"][0]
+    assert "already exists" in errors["email"][0]
+    assert User.objects.count() == 1
+
+
+def test_photo_is_reencoded_without_exif(client):
+    upload = png_upload(exif=True)
+    assert b"SpyCam" in upload.read()
+    upload.seek(0)
+    client.post(reverse("patient_signup"), {**form(), "photo": upload})
+    user = User.objects.get(phone="+12025550177")
+    stored = user.photo.read()
+    assert stored[:3] == b"\xff\xd8\xff"  # a JPEG, made by us
+    assert b"SpyCam" not in stored and b"Exif" not in stored
+
+
+def test_a_non_image_photo_is_refused(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    fake = SimpleUploadedFile("me.png", b"#!/bin/sh\necho pwned\n", content_type="image/png")
+    response = client.post(reverse("patient_signup"), {**form(), "photo": fake})
+    assert response.status_code == 200
+    assert "photo" in response.context["form"].errors
+    assert not User.objects.exists()

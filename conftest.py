@@ -1,0 +1,158 @@
+"""Shared test base: the named people every access matrix uses.
+
+Alice (patient), her mother Grace (family account linked to Alice), Bob (another patient),
+Dr. Carol (approved; later issues put her in Alice's care team), Dr. Dave (approved, unrelated),
+Hana (hospital staff, Riverside), Ada (admin).
+
+Services in CI: when CI=true a test that needs Postgres, Redis or Chromium fails if it is missing;
+elsewhere it is skipped with the reason.
+"""
+
+import io
+import os
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from PIL import Image
+
+from tests.factories import (
+    AdminFactory,
+    DoctorFactory,
+    HospitalStaffFactory,
+    PatientUserFactory,
+    UserPatientRelationFactory,
+)
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(available: bool, what: str):
+    """Fail in CI, skip elsewhere, when a real service the test needs is not there."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not available")
+    pytest.skip(f"{what} not available (set it up to run this test; CI runs it)")
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Unit tests run tasks in-process; the worker tests start a real worker explicitly."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    # Django resets its storage handler when STORAGES changes.
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None}}}
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings):
+    # Argon2 is deliberately slow; tests that check the real hasher set it themselves.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+PASSWORD = "Correct-horse-42!"
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def alice(db):
+    return PatientUserFactory(name="Alice Patient", email="alice@example.com", phone="+12025550111")
+
+
+@pytest.fixture
+def grace(db, alice):
+    """Alice's mother: her own account, linked to Alice's patient record."""
+    user = PatientUserFactory(name="Grace Family", email="grace@example.com", phone="+12025550112")
+    UserPatientRelationFactory(user=user, patient=alice.patient_record, relation="parent")
+    return user
+
+
+@pytest.fixture
+def bob(db):
+    return PatientUserFactory(name="Bob Other", email="bob@example.com", phone="+12025550113")
+
+
+@pytest.fixture
+def carol(db):
+    return DoctorFactory(name="Carol Doctor", email="carol@example.com")
+
+
+@pytest.fixture
+def dave(db):
+    return DoctorFactory(name="Dave Doctor", email="dave@example.com")
+
+
+@pytest.fixture
+def hana(db):
+    return HospitalStaffFactory(user__name="Hana Staff", user__email="hana@example.com").user
+
+
+@pytest.fixture
+def ada(db):
+    return AdminFactory(name="Ada Admin", email="ada@example.com")
+
+
+def totp_enrol(user) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+
+
+def totp_code(device: TOTPDevice, *, drift: int = 0) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = totp.time + drift * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def login_verified(client, user):
+    """Sign a user in as if they had passed their second factor (for pages behind the 2FA gate)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client.force_login(user)
+    if user.requires_two_factor:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or totp_enrol(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+def png_upload(name="photo.png", size=(64, 48), exif=False) -> SimpleUploadedFile:
+    image = Image.new("RGB", size, "#3a7")
+    buf = io.BytesIO()
+    if exif:
+        exif_data = Image.Exif()
+        exif_data[0x010F] = "SpyCam"  # Make
+        image.save(buf, format="JPEG", exif=exif_data)
+        return SimpleUploadedFile(name.replace(".png", ".jpg"), buf.getvalue(), content_type="image/jpeg")
+    image.save(buf, format="PNG")
+    return SimpleUploadedFile(name, buf.getvalue(), content_type="image/png")
+
+
+def pdf_upload(name="licence.pdf") -> SimpleUploadedFile:
+    body = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    return SimpleUploadedFile(name, body, content_type="application/pdf")

@@ -1,0 +1,83 @@
+"""Playwright (sync API) fixtures for the browser tests.
+
+They drive the Debian Chromium at /usr/bin/chromium (never a Playwright-downloaded browser) against
+pytest-django's ``live_server``. In CI (CI=true) a missing Chromium fails the tests; elsewhere it
+skips them.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import require_service
+
+# Playwright's sync API keeps an asyncio event loop running in this thread, which makes Django's
+# "you cannot call this from an async context" guard trip on every ORM call the test makes.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+VIEWPORT = {"width": 1280, "height": 900}
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_service(os.path.exists(CHROMIUM), f"Debian chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _artifact_name(request, suffix=""):
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    return ARTIFACTS / f"{name}{suffix}.png"
+
+
+@pytest.fixture
+def new_context(browser, request):
+    """Make extra, isolated browser contexts (another person signing in); each is screenshotted
+    and closed at teardown."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    ARTIFACTS.mkdir(exist_ok=True)
+    for index, context in enumerate(contexts):
+        for page_index, open_page in enumerate(context.pages):
+            try:
+                open_page.screenshot(path=_artifact_name(request, f"-ctx{index}-{page_index}"), full_page=True)
+            except Exception:  # a screenshot must never hide the real test outcome
+                pass
+        context.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A page in a fresh context (no cookies shared with other tests); screenshotted at teardown."""
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.screenshot(path=_artifact_name(request), full_page=True)
+    except Exception:  # a screenshot must never hide the real test outcome
+        pass
+    context.close()
