@@ -7,7 +7,7 @@ from uuid import UUID
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer
@@ -222,7 +222,7 @@ def patient_signup(request, data: Form[PatientSignupIn], photo: File[UploadedFil
         preferred_language=data.preferred_language, location=data.location, phone=data.phone,
         password=data.password, email=data.email, photo=photo, timezone_name=data.timezone, request=request)
     tokens = issue_pair(user) if not services.has_two_factor(user) else None
-    return 201, {"user": user, "tokens": tokens}
+    return Status(201, {"user": user, "tokens": tokens})
 
 
 @auth_router.post("/doctor-signup", auth=None, response={201: DoctorSignupOut},
@@ -235,7 +235,7 @@ def doctor_signup(request, data: Form[DoctorSignupIn], identity_proof: File[Uplo
         identity_proof=identity_proof, cv_file=cv_file, photo=photo,
         proposed_timeslots=_timeslots(data.proposed_timeslots),
         preferred_language=data.preferred_language, timezone_name=data.timezone, request=request)
-    return 201, {"user": application.user, "application": application}
+    return Status(201, {"user": application.user, "application": application})
 
 
 @auth_router.post("/hospital-signup", auth=None, response={201: HospitalSignupOut},
@@ -247,7 +247,7 @@ def hospital_signup(request, data: HospitalSignupIn):
         specialities=data.specialities, website=data.website, name=data.name, email=data.email,
         phone=data.phone, password=data.password, request=request)
     owner = hospital.staff.get(is_owner=True).user
-    return 201, {"user": owner, "hospital_id": hospital.id, "hospital_status": hospital.status}
+    return Status(201, {"user": owner, "hospital_id": hospital.id, "hospital_status": hospital.status})
 
 
 @auth_router.post("/signup", response={201: UserOut}, summary="Create an administrator (administrators only)")
@@ -256,7 +256,7 @@ def admin_signup(request, data: AdminSignupIn):
         raise PermissionDenied(_("Only administrators can create administrators."))
     user = services.admin_create(created_by=request.auth, name=data.name, email=data.email,
                                  phone=data.phone, password=data.password, request=request)
-    return 201, user
+    return Status(201, user)
 
 
 # --- users ------------------------------------------------------------------------------------

@@ -28,6 +28,37 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="session")
+def _live_server_media_url():
+    """Haven sets MEDIA_URL = None (uploads are private, served only through access-checked
+    views). Django's LiveServerThread wraps the app in _MediaFilesHandler, which parses
+    MEDIA_URL once when the server starts: urlparse(None) yields *bytes*, and every request then
+    fails with "startswith first arg must be str ... not bytes" (HTTP 500). While the live server
+    starts, give it an off-site MEDIA_URL: a URL with a host makes that handler serve nothing, so
+    media stays private in the browser tests too. The real setting is restored right after."""
+    from django.test import override_settings
+
+    override = override_settings(MEDIA_URL="http://media.invalid/")
+    override.enable()
+    state = {"enabled": True}
+
+    def restore():
+        if state["enabled"]:
+            override.disable()
+            state["enabled"] = False
+
+    yield restore
+    restore()
+
+
+@pytest.fixture(scope="session")
+def live_server(_live_server_media_url, live_server):
+    """pytest-django's live server, started with the MEDIA_URL workaround above (the argument
+    order matters: the override is enabled before the parent fixture starts the server)."""
+    _live_server_media_url()
+    return live_server
+
+
+@pytest.fixture(scope="session")
 def browser():
     require_service(os.path.exists(CHROMIUM), f"Debian chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
