@@ -203,7 +203,7 @@ def hospital_staff(request):
             except ValidationError as exc:
                 attach_errors(form, exc)
             except DomainError as exc:
-                form.add_error(None, exc.message)
+                messages.error(request, exc.message)
             else:
                 messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
                 return redirect("hospital_staff")

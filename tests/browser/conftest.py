@@ -10,12 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import require_service
 
 # Playwright's sync API keeps an asyncio event loop running in this thread, which makes Django's
 # "you cannot call this from an async context" guard trip on every ORM call the test makes.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,6 +26,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 VIEWPORT = {"width": 1280, "height": 900}
 TIMEOUT_MS = 15_000
+
+# Web-first assertions (expect(...)) wait 5 s by default; a loaded CI runner can need more.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -78,22 +82,24 @@ def _artifact_name(request, suffix=""):
 
 @pytest.fixture
 def new_context(browser, request):
-    """Make extra, isolated browser contexts (another person signing in); each is screenshotted
-    and closed at teardown."""
+    """Make extra, isolated browser contexts (another person signing in, in parallel with
+    ``page``): ``new_context("admin")``. Each is screenshotted (name-suffixed with its label) and
+    closed at teardown."""
     contexts = []
 
-    def make():
+    def make(label="extra"):
         context = browser.new_context(viewport=VIEWPORT, locale="en-US")
         context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
+        contexts.append((label, context))
         return context
 
     yield make
     ARTIFACTS.mkdir(exist_ok=True)
-    for index, context in enumerate(contexts):
+    for label, context in contexts:
         for page_index, open_page in enumerate(context.pages):
+            suffix = f"-{label}" + (f"-{page_index}" if page_index else "")
             try:
-                open_page.screenshot(path=_artifact_name(request, f"-ctx{index}-{page_index}"), full_page=True)
+                open_page.screenshot(path=_artifact_name(request, suffix), full_page=True)
             except Exception:  # a screenshot must never hide the real test outcome
                 pass
         context.close()

@@ -124,7 +124,7 @@ def test_doctor_applies_admin_approves_doctor_enrols_totp(page, new_context, liv
 
     # Ada (admin, TOTP already enrolled) signs in, passes her second factor, and approves.
     device = totp_enrol(ada)
-    admin = new_context().new_page()
+    admin = new_context("admin").new_page()
     _sign_in(admin, live_server, ada.email)
     expect(admin).to_have_url(_path_is(live_server, "/account/2fa/verify/"))
     admin.locator("[name=token]").fill(totp_code(device))
@@ -149,7 +149,7 @@ def test_doctor_applies_admin_approves_doctor_enrols_totp(page, new_context, liv
     assert approved_mail[0].subject == "Your Haven doctor application was approved"
 
     # The doctor signs in afresh and must enrol a second factor before the dashboard opens.
-    doctor = new_context().new_page()
+    doctor = new_context("doctor").new_page()
     _sign_in(doctor, live_server, DOCTOR["email"])
     expect(doctor).to_have_url(_path_is(live_server, "/account/2fa/setup/"))
     expect(doctor.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
