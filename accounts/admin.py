@@ -7,7 +7,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import ApplicationRejectForm
@@ -155,10 +154,12 @@ class DoctorApplicationAdmin(admin.ModelAdmin):
         return response
 
     def approve_view(self, request, pk):
-        return require_POST(self._approve)(request, pk)
-
-    def _approve(self, request, pk):
-        application = get_object_or_404(DoctorApplication, pk=pk)
+        application = get_object_or_404(DoctorApplication.objects.select_related("user"), pk=pk)
+        if request.method != "POST":
+            return TemplateResponse(request, "admin/accounts/doctorapplication/approve.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta, "application": application,
+                "title": _("Approve application"),
+            })
         try:
             services.application_approve(application=application, decided_by=request.user, request=request)
         except DomainError as exc:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,7 +48,11 @@ def _embedded_secret_key():
     return key_file.read_text().strip()
 
 
-SECRET_KEY = secret("DJANGO_SECRET_KEY", default="") or _embedded_secret_key()
+SECRET_KEY = secret("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("HAVEN_PRODUCTION is set: DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required.")
+    SECRET_KEY = _embedded_secret_key()
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("HAVEN_SITE_URL", default="http://127.0.0.1:8000")
@@ -120,7 +125,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'haven.sqlite3'}"),
+    "default": env.db_url_config(secret("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'haven.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -133,7 +138,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker ---------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = secret("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
@@ -217,9 +222,15 @@ JWT_REFRESH_TTL = timedelta(days=env.int("JWT_REFRESH_DAYS", default=7))
 # --- Encryption at rest (identity documents, emotion vectors) -------------------------------
 # Comma-separated Fernet keys, newest first (rotation: prepend a new key, re-save, drop the old).
 # Embedded mode derives one from SECRET_KEY so it works out of the box.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
-    base64.urlsafe_b64encode(hashlib.sha256(f"haven-field:{SECRET_KEY}".encode()).digest()).decode()
-]
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in secret("FIELD_ENCRYPTION_KEYS", default="").split(",") if k.strip()]
+if not FIELD_ENCRYPTION_KEYS:
+    if PRODUCTION:
+        # Never derive data keys from SECRET_KEY in production: rotating one must not lose the other.
+        raise ImproperlyConfigured("HAVEN_PRODUCTION is set: FIELD_ENCRYPTION_KEYS is required "
+                                   "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"haven-field:{SECRET_KEY}".encode()).digest()).decode()
+    ]
 
 # --- Files -----------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env.str("HAVEN_MEDIA_ROOT", default=str(VAR_DIR / "private-media")))
@@ -261,12 +272,11 @@ STORAGES = {
 MAX_UPLOAD_MB = env.int("HAVEN_MAX_UPLOAD_MB", default=10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = (MAX_UPLOAD_MB + 1) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, adopted now
 
 # --- Email / SMS -----------------------------------------------------------------------------
-EMAIL_URL = env.str("EMAIL_URL", default="")
+EMAIL_URL = secret("EMAIL_URL", default="")
 if EMAIL_URL:
-    vars().update(env.email_url("EMAIL_URL"))
+    vars().update(env.email_url_config(EMAIL_URL))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Haven <no-reply@haven.local>")

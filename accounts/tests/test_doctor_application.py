@@ -134,9 +134,12 @@ def test_admin_reject_requires_a_reason_and_emails_it(client, ada, pending, djan
     assert not DoctorProfile.objects.filter(user=pending.user).exists()
 
 
-def test_approve_rejects_get(client, ada, pending):
+def test_approve_get_only_asks_for_confirmation(client, ada, pending):
     login_verified(client, ada)
-    assert client.get(f"/admin/accounts/doctorapplication/{pending.pk}/approve/").status_code == 405
+    page = client.get(f"/admin/accounts/doctorapplication/{pending.pk}/approve/")
+    assert page.status_code == 200 and "Approve the application of Nadia Rao" in page.content.decode()
+    pending.refresh_from_db()
+    assert pending.status == ApplicationStatus.PENDING
 
 
 def test_non_admins_cannot_decide(client, carol, pending):

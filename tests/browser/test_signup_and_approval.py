@@ -135,8 +135,10 @@ def test_doctor_applies_admin_approves_doctor_enrols_totp(page, new_context, liv
     expect(admin).to_have_url(re.compile(r"status__exact=pending"))
     admin.get_by_role("link", name=DOCTOR["name"]).click()
     expect(admin).to_have_url(re.compile(rf"/admin/accounts/doctorapplication/{application.pk}/change/"))
-    expect(admin.get_by_role("link", name="Reject with a reason…")).to_be_visible()
+    expect(admin.get_by_role("link", name="Reject with a reason…").first).to_be_visible()
     mail.outbox.clear()
+    admin.get_by_role("link", name="Approve…").first.click()
+    expect(admin.get_by_role("heading", name=f"Approve the application of {DOCTOR['name']}?")).to_be_visible()
     admin.get_by_role("button", name="Approve").click()
     expect(admin.locator("ul.messagelist li.success")).to_contain_text(
         f"{DOCTOR['name']} is approved; the doctor was emailed.")
