@@ -1,5 +1,6 @@
 import datetime as dt
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 from django.conf import settings
 from django.utils import timezone
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TIMEZONE_CHOICES, User
 from clinic.models import Gender
+from core.forms import AccessibleErrorsMixin
 
 WEEKDAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
 
@@ -20,7 +22,7 @@ class PasswordField(forms.CharField):
         super().__init__(strip=False, **kwargs)
 
 
-class IdentityFieldsMixin(forms.Form):
+class IdentityFieldsMixin(AccessibleErrorsMixin, forms.Form):
     """Fields every signup shares. Cross-field rules (uniqueness, password strength) are checked
     by the service, whose errors are attached to these fields by name."""
 
@@ -45,7 +47,7 @@ class IdentityFieldsMixin(forms.Form):
 class PatientSignupForm(IdentityFieldsMixin):
     date_of_birth = forms.DateField(label=_("Date of birth"),
                                     widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}))
-    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices)
+    gender = forms.ChoiceField(label=_("Gender"), choices=[("", _("Choose…")), *Gender.choices])
     preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=settings.LANGUAGES)
     location = forms.CharField(label=_("City or region"), max_length=200, required=False)
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="UTC")
@@ -61,7 +63,7 @@ class PatientSignupForm(IdentityFieldsMixin):
         return value
 
 
-class ApplicationFieldsMixin(forms.Form):
+class ApplicationFieldsMixin(AccessibleErrorsMixin, forms.Form):
     specialty = forms.CharField(label=_("Specialty"), max_length=120)
     years_experience = forms.IntegerField(label=_("Years of experience"), min_value=0, max_value=70)
     cv_text = forms.CharField(label=_("Training and experience"), widget=forms.Textarea(attrs={"rows": 5}))
@@ -131,17 +133,17 @@ class HospitalSignupForm(IdentityFieldsMixin):
         return [s.strip() for s in self.cleaned_data["specialities"].split(",") if s.strip()]
 
 
-class StaffInviteForm(forms.Form):
+class StaffInviteForm(AccessibleErrorsMixin, forms.Form):
     email = forms.EmailField(label=_("Colleague's email"))
 
 
-class StaffAcceptForm(forms.Form):
+class StaffAcceptForm(AccessibleErrorsMixin, forms.Form):
     name = forms.CharField(label=_("Full name"), max_length=150)
     phone = forms.CharField(label=_("Phone (optional)"), max_length=20, required=False)
     password = PasswordField()
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(AccessibleErrorsMixin, forms.ModelForm):
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
     photo = forms.ImageField(label=_("Profile photo"), required=False)
 
@@ -150,16 +152,20 @@ class ProfileForm(forms.ModelForm):
         fields = ["name", "email", "phone", "preferred_language", "location", "timezone"]
 
 
-class OTPTokenForm(forms.Form):
+class OTPTokenForm(AccessibleErrorsMixin, forms.Form):
     token = forms.CharField(label=_("Code"), max_length=16,
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
                                                           "autofocus": True}))
 
 
-class PasswordConfirmForm(forms.Form):
+class PasswordConfirmForm(AccessibleErrorsMixin, forms.Form):
     password = forms.CharField(label=_("Your password"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
-class ApplicationRejectForm(forms.Form):
+class ApplicationRejectForm(AccessibleErrorsMixin, forms.Form):
     rejection_reason = forms.CharField(label=_("Reason (sent to the doctor)"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class LoginForm(AccessibleErrorsMixin, AllauthLoginForm):
+    """allauth's email-or-phone login, with accessible errors."""

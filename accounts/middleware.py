@@ -1,6 +1,8 @@
+import zoneinfo
+
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 
 # Pages reachable by a signed-in user who still owes a second factor.
@@ -10,17 +12,25 @@ TWO_FACTOR_EXEMPT_PREFIXES = (
 )
 
 
-class UserLanguageMiddleware:
-    """A signed-in user's saved language wins over the browser's Accept-Language."""
+class UserPreferencesMiddleware:
+    """A signed-in user's saved language wins over the browser's Accept-Language, and dates and
+    times are shown in the user's own time zone."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.preferred_language:
-            translation.activate(user.preferred_language)
-            request.LANGUAGE_CODE = translation.get_language()
+        if user is not None and user.is_authenticated:
+            if user.preferred_language:
+                translation.activate(user.preferred_language)
+                request.LANGUAGE_CODE = translation.get_language()
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(user.timezone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
         return self.get_response(request)
 
 

@@ -93,7 +93,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "accounts.middleware.UserLanguageMiddleware",
+    "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.AccessGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -186,6 +186,7 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"email", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1*"]  # an account may lack one of the two
 # allauth warns that phone login wants a required phone at signup; Haven's own signup forms decide
@@ -275,7 +276,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Email / SMS -----------------------------------------------------------------------------
 EMAIL_URL = secret("EMAIL_URL", default="")
-if EMAIL_URL:
+if env.str("HAVEN_TEST_EMAIL_DIR", default=""):
+    # Used by the worker-process tests to read what a real worker sent.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.str("HAVEN_TEST_EMAIL_DIR")
+elif EMAIL_URL:
     vars().update(env.email_url_config(EMAIL_URL))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

@@ -95,3 +95,10 @@ def test_a_non_image_photo_is_refused(client):
     assert response.status_code == 200
     assert "photo" in response.context["form"].errors
     assert not User.objects.exists()
+
+
+def test_invalid_fields_are_announced_to_screen_readers(client):
+    page = client.post(reverse("patient_signup"), form(phone="12")).content.decode()
+    assert 'aria-invalid="true"' in page
+    assert 'aria-describedby="id_phone_help id_phone_error"' in page
+    assert 'id="id_phone_error"' in page
