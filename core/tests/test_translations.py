@@ -39,8 +39,7 @@ def compiled_catalogues():
     for lang in TRANSLATED_LANGUAGES:
         assert po_path(lang).with_suffix(".mo").exists(), f"{lang}: .mo was not compiled"
     # Django's own hook for a LOCALE_PATHS change empties its catalogue caches.
-    setting_changed.send(sender=None, setting="LOCALE_PATHS",
-                        value=settings.LOCALE_PATHS, enter=False)
+    setting_changed.send(sender=None, setting="LOCALE_PATHS", value=settings.LOCALE_PATHS, enter=False)
 
 
 def test_every_non_source_language_has_a_catalogue():
