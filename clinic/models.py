@@ -54,6 +54,11 @@ class HospitalStaff(BaseModel):
         return f"{self.user} @ {self.hospital}"
 
 
+class ConsultationMode(models.TextChoices):
+    REMOTE = "remote", _("Online (video or audio)")
+    REGULAR = "regular", _("In person")
+
+
 class DoctorProfile(BaseModel):
     """Created when an admin approves a doctor's application."""
 
@@ -67,12 +72,17 @@ class DoctorProfile(BaseModel):
     consultation_modes = models.JSONField(_("consultation modes"), default=list, blank=True)
     shift_start = models.TimeField(_("shift start"), null=True, blank=True)
     shift_end = models.TimeField(_("shift end"), null=True, blank=True)
+    accepts_new_patients = models.BooleanField(_("accepts new patients"), default=True)
 
     class Meta:
         ordering = ["user__name"]
 
     def __str__(self):
         return f"Dr. {self.user.name}"
+
+    @property
+    def name(self):
+        return self.user.name
 
 
 class Gender(models.TextChoices):
@@ -153,3 +163,219 @@ class WeeklyAvailability(BaseModel):
 
     def __str__(self):
         return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+# --- care relationships ------------------------------------------------------------------------
+
+class HospitalDoctor(BaseModel):
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="doctor_links")
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, related_name="hospital_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hospital", "doctor"], name="unique_hospital_doctor")]
+
+    def __str__(self):
+        return f"{self.doctor} @ {self.hospital}"
+
+
+class HospitalPatient(BaseModel):
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="patient_links")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="hospital_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hospital", "patient"], name="unique_hospital_patient")]
+
+    def __str__(self):
+        return f"{self.patient} @ {self.hospital}"
+
+
+class CareTeamMember(BaseModel):
+    """The doctor–patient mapping: a doctor in the patient's care team."""
+
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, related_name="care_links")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_links")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["doctor", "patient"], name="unique_doctor_patient")]
+
+    def __str__(self):
+        return f"{self.doctor} → {self.patient}"
+
+
+# --- availability --------------------------------------------------------------------------------
+
+class AvailabilityException(BaseModel):
+    """Time the doctor is not available: leave days or blocked hours (absolute, time-zone aware)."""
+
+    class Kind(models.TextChoices):
+        LEAVE = "leave", _("Leave")
+        BLOCKED = "blocked", _("Blocked hours")
+
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, related_name="exceptions")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.BLOCKED)
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    reason = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="exception_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"
+
+
+# --- appointments --------------------------------------------------------------------------------
+
+class AppointmentType(models.TextChoices):
+    REMOTE = "remote", _("Online")
+    REGULAR = "regular", _("In person")
+    EMERGENCY = "emergency", _("Emergency")
+
+
+class AppointmentStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    CONFIRMED = "confirmed", _("Confirmed")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
+
+
+# Statuses that hold a place in the doctor's and the patient's calendars.
+ACTIVE_STATUSES = (AppointmentStatus.REQUESTED, AppointmentStatus.CONFIRMED)
+
+
+class Appointment(BaseModel):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(DoctorProfile, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="appointments",
+                               help_text=_("Empty for an emergency request no doctor has accepted yet."))
+    hospital = models.ForeignKey(Hospital, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
+    type = models.CharField(_("type"), max_length=10, choices=AppointmentType.choices, db_index=True)
+    start = models.DateTimeField(_("start"), db_index=True)
+    end = models.DateTimeField(_("end"))
+    status = models.CharField(_("status"), max_length=10, choices=AppointmentStatus.choices,
+                              default=AppointmentStatus.REQUESTED, db_index=True)
+    reason = models.TextField(_("reason for visit"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    extras = models.JSONField(_("extras"), default=dict, blank=True)
+    room_id = models.CharField(_("call room"), max_length=64, blank=True, db_index=True)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    overbooked = models.BooleanField(default=False, help_text=_("Deliberately booked over another appointment."))
+    overbook_reason = models.CharField(max_length=300, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    rescheduled_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="rescheduled_to")
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["doctor", "start"]),
+            models.Index(fields=["patient", "start"]),
+            models.Index(fields=["hospital", "start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_ends_after_start"),
+            models.CheckConstraint(condition=~Q(type="regular") | Q(hospital__isnull=False),
+                                   name="in_person_needs_hospital"),
+            models.CheckConstraint(condition=Q(type="emergency") | Q(doctor__isnull=False),
+                                   name="scheduled_needs_doctor"),
+            # Same-slot races are refused by every database; overlapping ranges additionally by a
+            # Postgres exclusion constraint (migration 0003).
+            # Emergencies are exempt: they interrupt whatever is scheduled.
+            models.UniqueConstraint(fields=["doctor", "start"],
+                                    condition=Q(status__in=["requested", "confirmed"], overbooked=False)
+                                    & ~Q(type="emergency"),
+                                    name="one_active_appointment_per_doctor_start"),
+            models.UniqueConstraint(fields=["patient", "start"],
+                                    condition=Q(status__in=["requested", "confirmed"]) & ~Q(type="emergency"),
+                                    name="one_active_appointment_per_patient_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.patient} · {self.doctor or _('(unassigned)')} · {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE_STATUSES
+
+
+class AppointmentEvent(BaseModel):
+    """A typed entry in the appointment's history: who did what, when and why."""
+
+    class Kind(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        CONFIRMED = "confirmed", _("Confirmed")
+        RESCHEDULED = "rescheduled", _("Rescheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+        COMPLETED = "completed", _("Completed")
+        NO_SHOW = "no_show", _("Marked as no-show")
+        ACCEPTED = "accepted", _("Emergency accepted")
+        ESCALATED = "escalated", _("Emergency escalated")
+        OVERBOOKED = "overbooked", _("Overbooked")
+        NOTE = "note", _("Note")
+        REMINDER = "reminder", _("Reminder sent")
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.actor or 'system'}"
+
+
+class EmergencyAlert(BaseModel):
+    """Who was alerted to an emergency request — the doctors (and, on escalation, the hospital
+    staff) whose queue shows it."""
+
+    class Stage(models.TextChoices):
+        INITIAL = "initial", _("Initial alert")
+        ESCALATION = "escalation", _("Escalation")
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="alerts")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="emergency_alerts")
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.INITIAL)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["appointment", "recipient"], name="one_alert_per_recipient")]
+
+
+class AppointmentReminder(BaseModel):
+    """One row per (appointment, reminder kind): the unique constraint makes each reminder
+    claimable once, however often the scheduler fires."""
+
+    class Kind(models.TextChoices):
+        DAY_BEFORE = "24h", _("24 hours before")
+        HOUR_BEFORE = "1h", _("1 hour before")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Skipped")
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["appointment", "kind"], name="one_reminder_per_kind")]
+
+
+class CalendarFeed(BaseModel):
+    """A secret, revocable URL serving the user's appointments as an iCalendar feed."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)

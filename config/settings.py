@@ -332,4 +332,10 @@ LOGGING = {
     },
 }
 
+# --- Clinic ----------------------------------------------------------------------------------------
+# Patients may cancel or move an appointment online until this many hours before it starts.
+APPOINTMENT_CANCEL_CUTOFF_HOURS = env.int("APPOINTMENT_CANCEL_CUTOFF_HOURS", default=12)
+# An emergency request nobody accepted within this many minutes is escalated.
+EMERGENCY_ESCALATION_MINUTES = env.int("EMERGENCY_ESCALATION_MINUTES", default=10)
+
 HAVEN_VERSION = "0.1.0"

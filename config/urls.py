@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/signup/", RedirectView.as_view(pattern_name="signup")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
+    path("", include("clinic.urls")),
 ]
 
 admin.site.site_header = "Haven administration"

@@ -1,0 +1,616 @@
+"""Writes for the clinic: care relationships, availability, appointments and emergencies.
+
+Keyword-only functions, validated, in a transaction; they write typed appointment events and the
+audit log, and queue notifications on commit. Access is checked here too (the actor is always an
+argument), so pages and the API cannot forget it.
+"""
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from analytics.services import audit_record
+from clinic import scheduling, selectors
+from clinic.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    AppointmentType,
+    AvailabilityException,
+    CalendarFeed,
+    CareTeamMember,
+    DoctorProfile,
+    EmergencyAlert,
+    Hospital,
+    HospitalDoctor,
+    HospitalPatient,
+    Patient,
+    Relation,
+    UserPatientRelation,
+    WeeklyAvailability,
+)
+from core.errors import Conflict, DomainError, NotFound, PermissionDenied
+
+# Sent (on commit) when a doctor joins a patient's care team; the chat feature opens a chat there.
+care_team_member_added = Signal()  # kwargs: member (CareTeamMember)
+
+Kind = AppointmentEvent.Kind
+
+# Allowed status changes: (from, to) -> event kind.
+TRANSITIONS = {
+    (AppointmentStatus.REQUESTED, AppointmentStatus.CONFIRMED): Kind.CONFIRMED,
+    (AppointmentStatus.REQUESTED, AppointmentStatus.CANCELLED): Kind.CANCELLED,
+    (AppointmentStatus.CONFIRMED, AppointmentStatus.CANCELLED): Kind.CANCELLED,
+    (AppointmentStatus.CONFIRMED, AppointmentStatus.COMPLETED): Kind.COMPLETED,
+    (AppointmentStatus.CONFIRMED, AppointmentStatus.NO_SHOW): Kind.NO_SHOW,
+}
+
+
+class SlotTaken(Conflict):
+    """Someone else booked the slot first (or it overlaps another active appointment)."""
+
+
+def _notify(event: AppointmentEvent):
+    from clinic.tasks import appointment_event_notify
+
+    transaction.on_commit(lambda: appointment_event_notify.delay(str(event.pk)))
+
+
+def _event(appointment, kind, actor=None, reason="", notify=True, **data) -> AppointmentEvent:
+    event = AppointmentEvent.objects.create(appointment=appointment, kind=kind, actor=actor, reason=reason, data=data)
+    if notify:
+        _notify(event)
+    return event
+
+
+# --- care relationships ------------------------------------------------------------------------------
+
+def _require_hospital_manager(actor: User, hospital: Hospital):
+    if not selectors.can_manage_hospital(actor, hospital):
+        raise PermissionDenied(_("Only administrators or this hospital's staff manage its mappings."))
+
+
+@transaction.atomic
+def hospital_doctor_add(*, actor: User, hospital: Hospital, doctor: DoctorProfile) -> HospitalDoctor:
+    _require_hospital_manager(actor, hospital)
+    link, created = HospitalDoctor.objects.get_or_create(hospital=hospital, doctor=doctor)
+    if created:
+        audit_record(action="mapping.hospital_doctor.added", actor=actor, target=link)
+    return link
+
+
+@transaction.atomic
+def hospital_doctor_remove(*, actor: User, link: HospitalDoctor) -> None:
+    _require_hospital_manager(actor, link.hospital)
+    audit_record(action="mapping.hospital_doctor.removed", actor=actor, target=link)
+    link.delete()
+
+
+@transaction.atomic
+def hospital_patient_add(*, actor: User | None, hospital: Hospital, patient: Patient) -> HospitalPatient:
+    if actor is not None:
+        _require_hospital_manager(actor, hospital)
+    link, created = HospitalPatient.objects.get_or_create(hospital=hospital, patient=patient)
+    if created:
+        audit_record(action="mapping.hospital_patient.added", actor=actor, target=link)
+    return link
+
+
+@transaction.atomic
+def hospital_patient_remove(*, actor: User, link: HospitalPatient) -> None:
+    _require_hospital_manager(actor, link.hospital)
+    audit_record(action="mapping.hospital_patient.removed", actor=actor, target=link)
+    link.delete()
+
+
+def _may_manage_care_team(actor: User, patient: Patient, doctor: DoctorProfile) -> bool:
+    if actor.is_admin:
+        return True
+    hospital = selectors.staff_hospital_of(actor)
+    if hospital is not None and HospitalPatient.objects.filter(hospital=hospital, patient=patient).exists():
+        return True
+    own = selectors.doctor_profile_of(actor)
+    return own is not None and own.pk == doctor.pk and selectors.is_in_care_team(own, patient)
+
+
+@transaction.atomic
+def care_team_add(*, actor: User | None, doctor: DoctorProfile, patient: Patient) -> CareTeamMember:
+    """Add a doctor to a patient's care team. ``actor`` None: the system (first booking,
+    emergency acceptance). The one place later features hook into (``care_team_member_added``)."""
+    if actor is not None and not _may_manage_care_team(actor, patient, doctor):
+        raise PermissionDenied(_("You cannot change this patient's care team."))
+    member, created = CareTeamMember.objects.get_or_create(doctor=doctor, patient=patient,
+                                                           defaults={"added_by": actor})
+    if created:
+        audit_record(action="mapping.doctor_patient.added", actor=actor, target=member)
+        transaction.on_commit(lambda: care_team_member_added.send(sender=CareTeamMember, member=member))
+    return member
+
+
+@transaction.atomic
+def care_team_remove(*, actor: User, member: CareTeamMember) -> None:
+    if not (actor.is_admin or _may_manage_care_team(actor, member.patient, member.doctor)):
+        raise PermissionDenied(_("You cannot change this patient's care team."))
+    audit_record(action="mapping.doctor_patient.removed", actor=actor, target=member)
+    member.delete()
+
+
+@transaction.atomic
+def dependent_patient_create(*, actor: User, name: str, date_of_birth: dt.date, gender: str, relation: str,
+                             contact: str = "", emergency_contact: str = "") -> Patient:
+    """A family account adds a person it cares for (a child, a spouse without an account)."""
+    if relation == Relation.SELF:
+        raise ValidationError({"relation": [_("Choose how this person is related to you.")]})
+    if date_of_birth > timezone.localdate():
+        raise ValidationError({"date_of_birth": [_("The date of birth cannot be in the future.")]})
+    patient = Patient(name=name.strip(), date_of_birth=date_of_birth, gender=gender, contact=contact,
+                      emergency_contact=emergency_contact)
+    patient.full_clean()
+    patient.save()
+    UserPatientRelation.objects.create(user=actor, patient=patient, relation=relation)
+    audit_record(action="patient.created", actor=actor, target=patient, relation=relation)
+    return patient
+
+
+@transaction.atomic
+def user_patient_relation_add(*, actor: User, user: User, patient: Patient, relation: str) -> UserPatientRelation:
+    """Link another account to a patient. Admins, staff of the patient's hospital, or a user
+    already managing the patient (e.g. a parent adding the other parent) may do it."""
+    allowed = (actor.is_admin or selectors.can_act_for_patient(actor, patient)
+               or selectors.patients_visible_to(actor, clinical=False).filter(pk=patient.pk, hospital_links__isnull=False)
+               .filter(hospital_links__hospital=selectors.staff_hospital_of(actor)).exists())
+    if not allowed:
+        raise NotFound("Patient not found.")
+    if relation not in Relation.values:
+        raise ValidationError({"relation": [_("Unknown relation.")]})
+    try:
+        with transaction.atomic():
+            link = UserPatientRelation.objects.create(user=user, patient=patient, relation=relation)
+    except IntegrityError as exc:
+        raise Conflict(_("This account is already linked to this patient.")) from exc
+    audit_record(action="mapping.user_patient.added", actor=actor, target=link, relation=relation)
+    return link
+
+
+@transaction.atomic
+def user_patient_relation_update(*, actor: User, link: UserPatientRelation, relation: str) -> UserPatientRelation:
+    if not (actor.is_admin or link.user_id == actor.pk):
+        raise PermissionDenied(_("Only the linked account or an administrator changes this relation."))
+    if relation not in Relation.values:
+        raise ValidationError({"relation": [_("Unknown relation.")]})
+    link.relation = relation
+    link.save(update_fields=["relation", "updated_at"])
+    audit_record(action="mapping.user_patient.updated", actor=actor, target=link, relation=relation)
+    return link
+
+
+@transaction.atomic
+def user_patient_relation_remove(*, actor: User, link: UserPatientRelation) -> None:
+    if not (actor.is_admin or link.user_id == actor.pk):
+        raise PermissionDenied(_("Only the linked account or an administrator removes this relation."))
+    if link.relation == Relation.SELF and not actor.is_admin:
+        raise PermissionDenied(_("Your own patient record cannot be unlinked."))
+    audit_record(action="mapping.user_patient.removed", actor=actor, target=link)
+    link.delete()
+
+
+# --- availability --------------------------------------------------------------------------------------
+
+@transaction.atomic
+def availability_replace(*, doctor: DoctorProfile, actor: User, windows: list[dict]) -> list[WeeklyAvailability]:
+    """Replace the doctor's weekly schedule. Each window: weekday, start_time, end_time, hospital
+    (None for online), slot_minutes, buffer_minutes. Windows at the same place must not overlap."""
+    if not (actor.is_admin or selectors.doctor_profile_of(actor) == doctor):
+        raise PermissionDenied(_("Only the doctor edits this schedule."))
+    hospitals = set(HospitalDoctor.objects.filter(doctor=doctor).values_list("hospital_id", flat=True))
+    rows, errors = [], []
+    for i, w in enumerate(windows):
+        row = WeeklyAvailability(doctor=doctor, weekday=w["weekday"], start_time=w["start_time"],
+                                 end_time=w["end_time"], hospital=w.get("hospital"),
+                                 slot_minutes=w.get("slot_minutes") or 30, buffer_minutes=w.get("buffer_minutes") or 0)
+        if row.end_time <= row.start_time:
+            errors.append(_("Row %(n)d: the window must end after it starts.") % {"n": i + 1})
+        if not 5 <= row.slot_minutes <= 240:
+            errors.append(_("Row %(n)d: slot length must be between 5 and 240 minutes.") % {"n": i + 1})
+        if row.buffer_minutes > 120:
+            errors.append(_("Row %(n)d: buffer must be at most 120 minutes.") % {"n": i + 1})
+        if row.hospital_id and row.hospital_id not in hospitals:
+            errors.append(_("Row %(n)d: you do not work at that hospital.") % {"n": i + 1})
+        rows.append(row)
+    ordered = sorted(rows, key=lambda r: (r.weekday, r.start_time))
+    for a, b in zip(ordered, ordered[1:]):
+        if a.weekday == b.weekday and b.start_time < a.end_time:
+            errors.append(_("%(day)s: two windows overlap.") % {"day": a.get_weekday_display()})
+    if errors:
+        raise ValidationError({"windows": errors})
+    doctor.availability.all().delete()
+    created = WeeklyAvailability.objects.bulk_create(rows)
+    audit_record(action="availability.replaced", actor=actor, target=doctor, windows=len(rows))
+    return created
+
+
+@transaction.atomic
+def availability_exception_add(*, doctor: DoctorProfile, actor: User, start: dt.datetime, end: dt.datetime,
+                               kind: str, reason: str = "") -> AvailabilityException:
+    if not (actor.is_admin or selectors.doctor_profile_of(actor) == doctor):
+        raise PermissionDenied(_("Only the doctor edits this schedule."))
+    if end <= start:
+        raise ValidationError({"end": [_("The end must be after the start.")]})
+    exception = AvailabilityException.objects.create(doctor=doctor, start=start, end=end, kind=kind, reason=reason)
+    audit_record(action="availability.exception_added", actor=actor, target=doctor, kind=kind)
+    return exception
+
+
+@transaction.atomic
+def availability_exception_remove(*, actor: User, exception: AvailabilityException) -> None:
+    if not (actor.is_admin or selectors.doctor_profile_of(actor) == exception.doctor):
+        raise PermissionDenied(_("Only the doctor edits this schedule."))
+    exception.delete()
+
+
+# --- booking -----------------------------------------------------------------------------------------
+
+def _may_book_for(actor: User, patient: Patient) -> bool:
+    if actor.is_admin or selectors.can_act_for_patient(actor, patient):
+        return True
+    hospital = selectors.staff_hospital_of(actor)
+    return hospital is not None and HospitalPatient.objects.filter(hospital=hospital, patient=patient).exists()
+
+
+def _lock_doctor(doctor: DoctorProfile) -> DoctorProfile:
+    # Serialises bookings per doctor on Postgres; the constraints are the last line of defence.
+    return DoctorProfile.objects.select_for_update().get(pk=doctor.pk)
+
+
+def _check_patient_free(patient, start, end, exclude=None):
+    clash = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+    clash = clash.exclude(type=AppointmentType.EMERGENCY)
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude.pk)
+    if clash.exists():
+        raise Conflict(_("%(name)s already has an appointment at that time.") % {"name": patient.name})
+
+
+def _save_booking(appointment: Appointment):
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as exc:
+        raise SlotTaken(_("This slot was just taken. Please choose another time.")) from exc
+
+
+@transaction.atomic
+def appointment_book(*, booked_by: User, patient: Patient, doctor: DoctorProfile, start: dt.datetime, type: str,
+                     hospital: Hospital | None = None, reason: str = "", overbook_reason: str = "") -> Appointment:
+    """Book a free slot. Patients and family book slots the doctor offers; the doctor may
+    deliberately overbook (with a reason). Concurrent bookings of one slot: exactly one wins."""
+    if not _may_book_for(booked_by, patient):
+        if not (selectors.doctor_profile_of(booked_by) == doctor and selectors.is_in_care_team(doctor, patient)):
+            raise NotFound("Patient not found.")
+    if type not in (AppointmentType.REMOTE, AppointmentType.REGULAR):
+        raise ValidationError({"type": [_("Choose an online or an in-person appointment.")]})
+    if type == AppointmentType.REGULAR and hospital is None:
+        raise ValidationError({"hospital": [_("Choose the hospital for an in-person appointment.")]})
+    if type == AppointmentType.REMOTE:
+        hospital = None
+    if timezone.is_naive(start):
+        raise ValidationError({"start": [_("Give the time with its time zone.")]})
+    if start <= timezone.now():
+        raise ValidationError({"start": [_("That time is in the past.")]})
+    by_doctor = selectors.doctor_profile_of(booked_by) == doctor
+    overbook = bool(overbook_reason.strip())
+    if overbook and not by_doctor:
+        raise PermissionDenied(_("Only the doctor can overbook."))
+    doctor = _lock_doctor(doctor)
+    if overbook:
+        length = doctor.availability.values_list("slot_minutes", flat=True).first() or 30
+        end = start + dt.timedelta(minutes=length)
+    else:
+        slot = scheduling.find_slot(doctor, start, mode=type, hospital=hospital)
+        if slot is None:
+            taken = (Appointment.objects.filter(doctor=doctor, status__in=ACTIVE_STATUSES, start__lte=start, end__gt=start)
+                     .exclude(type=AppointmentType.EMERGENCY).exists())
+            if taken:
+                raise SlotTaken(_("This slot was just taken. Please choose another time."))
+            raise ValidationError({"start": [_("The doctor does not offer that time. Choose one of the free slots.")]})
+        end = slot.end
+    _check_patient_free(patient, start, end)
+    appointment = Appointment(
+        patient=patient, doctor=doctor, hospital=hospital, type=type, start=start, end=end, reason=reason.strip(),
+        booked_by=booked_by, overbooked=overbook, overbook_reason=overbook_reason.strip(),
+        status=AppointmentStatus.CONFIRMED if by_doctor else AppointmentStatus.REQUESTED,
+        room_id=secrets.token_urlsafe(16) if type == AppointmentType.REMOTE else "",
+    )
+    _save_booking(appointment)
+    _event(appointment, Kind.REQUESTED, booked_by, reason=appointment.reason)
+    if overbook:
+        _event(appointment, Kind.OVERBOOKED, booked_by, reason=appointment.overbook_reason, notify=False)
+    if by_doctor:
+        _event(appointment, Kind.CONFIRMED, booked_by, notify=False)
+    care_team_add(actor=None, doctor=doctor, patient=patient)
+    if hospital is not None:
+        hospital_patient_add(actor=None, hospital=hospital, patient=patient)
+    audit_record(action="appointment.booked", actor=booked_by, target=appointment)
+    return appointment
+
+
+# --- changes --------------------------------------------------------------------------------------------
+
+def _side(actor: User, appointment: Appointment) -> str | None:
+    """'doctor', 'staff', 'admin' or 'patient' — how the actor relates to the appointment."""
+    if actor.is_admin:
+        return "admin"
+    doctor = selectors.doctor_profile_of(actor)
+    if doctor is not None and appointment.doctor_id == doctor.pk:
+        return "doctor"
+    hospital = selectors.staff_hospital_of(actor)
+    if hospital is not None and (appointment.hospital_id == hospital.pk or HospitalPatient.objects.filter(
+            hospital=hospital, patient_id=appointment.patient_id).exists()):
+        return "staff"
+    if selectors.can_act_for_patient(actor, appointment.patient):
+        return "patient"
+    return None
+
+
+def _locked(appointment: Appointment, actor: User) -> tuple[Appointment, str]:
+    side = _side(actor, appointment)
+    if side is None:
+        # Visible (e.g. a care-team doctor seeing a colleague's appointment) but not theirs to change.
+        if selectors.appointments_visible_to(actor).filter(pk=appointment.pk).exists():
+            raise PermissionDenied(_("You cannot change this appointment."))
+        raise NotFound("Appointment not found.")
+    return Appointment.objects.select_for_update().get(pk=appointment.pk), side
+
+
+def _transition(appointment: Appointment, to: str, actor: User, reason: str = "", **data) -> Appointment:
+    kind = TRANSITIONS.get((appointment.status, to))
+    if kind is None:
+        raise DomainError(_("An appointment that is %(current)s cannot become %(new)s.") % {
+            "current": appointment.get_status_display().lower(), "new": AppointmentStatus(to).label.lower()})
+    appointment.status = to
+    appointment.save(update_fields=["status", "updated_at", *data.pop("fields", [])])
+    _event(appointment, kind, actor, reason=reason, **data)
+    audit_record(action=f"appointment.{to}", actor=actor, target=appointment, reason=reason)
+    return appointment
+
+
+@transaction.atomic
+def appointment_confirm(*, actor: User, appointment: Appointment) -> Appointment:
+    appointment, side = _locked(appointment, actor)
+    if side == "patient":
+        raise PermissionDenied(_("The doctor or the hospital confirms appointments."))
+    return _transition(appointment, AppointmentStatus.CONFIRMED, actor)
+
+
+@transaction.atomic
+def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) -> Appointment:
+    appointment, side = _locked(appointment, actor)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Give a reason for the cancellation.")]})
+    if side == "patient" and appointment.type != AppointmentType.EMERGENCY:
+        cutoff = dt.timedelta(hours=settings.APPOINTMENT_CANCEL_CUTOFF_HOURS)
+        if appointment.start - timezone.now() < cutoff:
+            raise DomainError(_("Appointments can be cancelled online until %(hours)d hours before they start. "
+                                "Please call the clinic.") % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS})
+    appointment.cancelled_by = actor
+    appointment.cancellation_reason = reason.strip()
+    return _transition(appointment, AppointmentStatus.CANCELLED, actor, reason=reason.strip(),
+                       fields=["cancelled_by", "cancellation_reason"])
+
+
+@transaction.atomic
+def appointment_complete(*, actor: User, appointment: Appointment, notes: str = "") -> Appointment:
+    appointment, side = _locked(appointment, actor)
+    if side not in ("doctor", "admin"):
+        raise PermissionDenied(_("Only the doctor completes an appointment."))
+    if appointment.start > timezone.now():
+        raise DomainError(_("An appointment can be completed once it has started."))
+    fields = []
+    if notes.strip():
+        appointment.notes = notes.strip()
+        fields = ["notes"]
+    return _transition(appointment, AppointmentStatus.COMPLETED, actor, fields=fields)
+
+
+@transaction.atomic
+def appointment_mark_no_show(*, actor: User, appointment: Appointment) -> Appointment:
+    appointment, side = _locked(appointment, actor)
+    if side not in ("doctor", "staff", "admin"):
+        raise PermissionDenied(_("Only the doctor or the hospital marks a no-show."))
+    if appointment.start > timezone.now():
+        raise DomainError(_("A no-show can be recorded once the appointment time has passed."))
+    return _transition(appointment, AppointmentStatus.NO_SHOW, actor)
+
+
+@transaction.atomic
+def appointment_set_status(*, actor: User, appointment: Appointment, status: str, reason: str = "") -> Appointment:
+    """One entry point for status changes (the API's PUT /status)."""
+    actions = {
+        AppointmentStatus.CONFIRMED: lambda: appointment_confirm(actor=actor, appointment=appointment),
+        AppointmentStatus.CANCELLED: lambda: appointment_cancel(actor=actor, appointment=appointment, reason=reason),
+        AppointmentStatus.COMPLETED: lambda: appointment_complete(actor=actor, appointment=appointment),
+        AppointmentStatus.NO_SHOW: lambda: appointment_mark_no_show(actor=actor, appointment=appointment),
+    }
+    if status not in actions:
+        raise ValidationError({"status": [_("Status must be confirmed, cancelled, completed or no_show.")]})
+    return actions[status]()
+
+
+@transaction.atomic
+def appointment_reschedule(*, actor: User, appointment: Appointment, start: dt.datetime, reason: str = "") -> Appointment:
+    """Move an active appointment to another free slot of the same doctor, mode and place. The
+    appointment keeps its id and history; the move is an event with the old and new times."""
+    appointment, side = _locked(appointment, actor)
+    if appointment.status not in ACTIVE_STATUSES or appointment.type == AppointmentType.EMERGENCY:
+        raise DomainError(_("Only requested or confirmed appointments can be rescheduled."))
+    if side == "patient":
+        cutoff = dt.timedelta(hours=settings.APPOINTMENT_CANCEL_CUTOFF_HOURS)
+        if appointment.start - timezone.now() < cutoff:
+            raise DomainError(_("Appointments can be moved online until %(hours)d hours before they start. "
+                                "Please call the clinic.") % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS})
+    if start <= timezone.now():
+        raise ValidationError({"start": [_("That time is in the past.")]})
+    doctor = _lock_doctor(appointment.doctor)
+    slot = scheduling.find_slot(doctor, start, mode=appointment.type, hospital=appointment.hospital)
+    if slot is None:
+        raise SlotTaken(_("That time is not free. Please choose another slot."))
+    _check_patient_free(appointment.patient, slot.start, slot.end, exclude=appointment)
+    old_start, old_end = appointment.start, appointment.end
+    appointment.start, appointment.end = slot.start, slot.end
+    if side == "patient":
+        appointment.status = AppointmentStatus.REQUESTED  # the doctor confirms the new time
+    try:
+        with transaction.atomic():
+            appointment.save(update_fields=["start", "end", "status", "updated_at"])
+    except IntegrityError as exc:
+        raise SlotTaken(_("This slot was just taken. Please choose another time.")) from exc
+    appointment.reminders.filter(status="pending").delete()
+    _event(appointment, Kind.RESCHEDULED, actor, reason=reason.strip(),
+           previous_start=old_start.isoformat(), previous_end=old_end.isoformat(), start=slot.start.isoformat())
+    audit_record(action="appointment.rescheduled", actor=actor, target=appointment, reason=reason)
+    return appointment
+
+
+@transaction.atomic
+def appointment_update_details(*, actor: User, appointment: Appointment, reason: str | None = None,
+                               notes: str | None = None, extras: dict | None = None) -> Appointment:
+    appointment, side = _locked(appointment, actor)
+    fields = []
+    if reason is not None:
+        if side != "patient" and side != "admin":
+            raise PermissionDenied(_("The patient describes the reason for the visit."))
+        appointment.reason = reason.strip()
+        fields.append("reason")
+    if notes is not None:
+        if side not in ("doctor", "admin"):
+            raise PermissionDenied(_("Only the doctor writes appointment notes."))
+        appointment.notes = notes.strip()
+        fields.append("notes")
+    if extras is not None:
+        appointment.extras = {**appointment.extras, **extras}
+        fields.append("extras")
+    if fields:
+        appointment.save(update_fields=[*fields, "updated_at"])
+        _event(appointment, Kind.NOTE, actor, notify=False, fields=fields)
+    return appointment
+
+
+# --- emergencies -----------------------------------------------------------------------------------------
+
+def _on_duty_doctors(candidates) -> list[DoctorProfile]:
+    return [d for d in candidates if scheduling.is_on_duty(d)]
+
+
+def _alert(appointment: Appointment, users, stage):
+    existing = set(EmergencyAlert.objects.filter(appointment=appointment).values_list("recipient_id", flat=True))
+    new = [u for u in {u.pk: u for u in users}.values() if u.pk not in existing]
+    EmergencyAlert.objects.bulk_create(EmergencyAlert(appointment=appointment, recipient=u, stage=stage) for u in new)
+    return new
+
+
+@transaction.atomic
+def emergency_request(*, requested_by: User, patient: Patient, reason: str, hospital: Hospital | None = None) -> Appointment:
+    """Raise an emergency: alerts the on-duty doctors of the patient's care team and hospitals;
+    escalates if nobody accepts within EMERGENCY_ESCALATION_MINUTES."""
+    if not _may_book_for(requested_by, patient):
+        raise NotFound("Patient not found.")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Describe briefly what is happening.")]})
+    if Appointment.objects.filter(patient=patient, type=AppointmentType.EMERGENCY, doctor__isnull=True,
+                                  status=AppointmentStatus.REQUESTED).exists():
+        raise Conflict(_("An emergency request for %(name)s is already waiting for a doctor.") % {"name": patient.name})
+    now = timezone.now()
+    appointment = Appointment.objects.create(
+        patient=patient, type=AppointmentType.EMERGENCY, hospital=hospital, start=now,
+        end=now + dt.timedelta(minutes=30), reason=reason.strip(), booked_by=requested_by,
+        room_id=secrets.token_urlsafe(16))
+    hospitals = set(HospitalPatient.objects.filter(patient=patient).values_list("hospital_id", flat=True))
+    if hospital is not None:
+        hospitals.add(hospital.pk)
+    doctors = _on_duty_doctors(selectors.doctors_directory().filter(
+        Q(care_links__patient=patient) | Q(hospital_links__hospital_id__in=hospitals)).distinct())
+    _alert(appointment, [d.user for d in doctors], EmergencyAlert.Stage.INITIAL)
+    _event(appointment, Kind.REQUESTED, requested_by, reason=appointment.reason, emergency=True,
+           alerted=len(doctors))
+    audit_record(action="appointment.emergency_requested", actor=requested_by, target=appointment)
+    from clinic.tasks import emergency_escalate
+
+    appointment_id = str(appointment.pk)
+    transaction.on_commit(lambda: emergency_escalate.apply_async(
+        (appointment_id,), countdown=settings.EMERGENCY_ESCALATION_MINUTES * 60))
+    return appointment
+
+
+def emergency_accept(*, actor: User, appointment: Appointment) -> Appointment:
+    """First doctor to accept wins: a conditional UPDATE that only one request can match."""
+    doctor = selectors.doctor_profile_of(actor)
+    if doctor is None or not selectors.appointments_visible_to(actor).filter(pk=appointment.pk).exists():
+        raise NotFound("Appointment not found.")
+    with transaction.atomic():
+        won = Appointment.objects.filter(pk=appointment.pk, type=AppointmentType.EMERGENCY, doctor__isnull=True,
+                                         status=AppointmentStatus.REQUESTED).update(
+            doctor=doctor, status=AppointmentStatus.CONFIRMED, updated_at=timezone.now())
+        if not won:
+            current = Appointment.objects.select_related("doctor__user").get(pk=appointment.pk)
+            who = current.doctor.user.name if current.doctor else _("someone else")
+            raise Conflict(_("This emergency was already accepted by %(name)s.") % {"name": who})
+        appointment.refresh_from_db()
+        _event(appointment, Kind.ACCEPTED, actor)
+        care_team_add(actor=None, doctor=doctor, patient=appointment.patient)
+        audit_record(action="appointment.emergency_accepted", actor=actor, target=appointment)
+    return appointment
+
+
+@transaction.atomic
+def emergency_escalate(*, appointment_id) -> bool:
+    """Still unaccepted after the deadline: alert the hospitals' staff and all on-duty doctors.
+    Idempotent: an emergency is escalated once."""
+    appointment = Appointment.objects.select_for_update().filter(
+        pk=appointment_id, type=AppointmentType.EMERGENCY).first()
+    if (appointment is None or appointment.doctor_id is not None or appointment.escalated_at is not None
+            or appointment.status != AppointmentStatus.REQUESTED):
+        return False
+    appointment.escalated_at = timezone.now()
+    appointment.save(update_fields=["escalated_at", "updated_at"])
+    hospitals = set(HospitalPatient.objects.filter(patient=appointment.patient).values_list("hospital_id", flat=True))
+    if appointment.hospital_id:
+        hospitals.add(appointment.hospital_id)
+    staff = User.objects.filter(hospital_staff__hospital_id__in=hospitals, is_active=True)
+    doctors = _on_duty_doctors(selectors.doctors_directory())
+    alerted = _alert(appointment, [*staff, *[d.user for d in doctors]], EmergencyAlert.Stage.ESCALATION)
+    _event(appointment, Kind.ESCALATED, None, alerted=len(alerted))
+    return True
+
+
+def emergencies_escalate_due() -> int:
+    """Escalate every emergency past its deadline (the periodic safety net for lost countdowns)."""
+    deadline = timezone.now() - dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES)
+    due = Appointment.objects.filter(type=AppointmentType.EMERGENCY, doctor__isnull=True, escalated_at__isnull=True,
+                                     status=AppointmentStatus.REQUESTED, start__lte=deadline).values_list("pk", flat=True)
+    return sum(emergency_escalate(appointment_id=pk) for pk in list(due))
+
+
+# --- calendar feed ------------------------------------------------------------------------------------
+
+@transaction.atomic
+def calendar_feed_rotate(*, user: User) -> CalendarFeed:
+    """Create the user's secret feed URL, or replace it (revoking the old one)."""
+    feed, _created = CalendarFeed.objects.get_or_create(user=user, defaults={"token": secrets.token_urlsafe(32)})
+    if not _created:
+        feed.token = secrets.token_urlsafe(32)
+        feed.save(update_fields=["token", "updated_at"])
+    return feed
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, user: User) -> None:
+    CalendarFeed.objects.filter(user=user).delete()

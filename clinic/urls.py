@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("clinic.views.patient")),
+    path("", include("clinic.views.doctor")),
+    path("", include("clinic.views.hospital")),
+]
