@@ -168,4 +168,13 @@ class ApplicationRejectForm(AccessibleErrorsMixin, forms.Form):
 
 
 class LoginForm(AccessibleErrorsMixin, AllauthLoginForm):
-    """allauth's email-or-phone login, with accessible errors."""
+    """allauth's email-or-phone login, with accessible errors and Haven's own (translated) labels."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        login = self.fields["login"]
+        login.label = _("Email or phone")
+        login.widget.attrs.update({"placeholder": _("you@example.com or +12025550123"), "autocomplete": "username"})
+        self.fields["password"].label = _("Password")
+        if "remember" in self.fields:
+            self.fields["remember"].label = _("Keep me signed in on this device")

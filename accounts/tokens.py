@@ -10,6 +10,7 @@ import uuid
 import jwt
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -47,12 +48,12 @@ def user_for_token(token: str, *, kind: str) -> User:
         payload = jwt.decode(token, settings.JWT_SIGNING_KEY, algorithms=[ALGORITHM],
                              options={"require": ["exp", "sub", "type"]})
     except jwt.ExpiredSignatureError as exc:
-        raise TokenError("Token has expired.") from exc
+        raise TokenError(_("Token has expired.")) from exc
     except jwt.InvalidTokenError as exc:
-        raise TokenError("Token is invalid.") from exc
+        raise TokenError(_("Token is invalid.")) from exc
     if payload.get("type") != kind:
-        raise TokenError(f"Expected a {kind} token.")
+        raise TokenError(_("Expected a %(kind)s token.") % {"kind": kind})
     user = User.objects.filter(pk=payload["sub"], is_active=True).first()
     if user is None or payload.get("fp") != _fingerprint(user):
-        raise TokenError("Token is no longer valid.")
+        raise TokenError(_("Token is no longer valid."))
     return user

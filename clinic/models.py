@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from core.models import BaseModel
 
@@ -298,7 +298,8 @@ class Appointment(BaseModel):
         ]
 
     def __str__(self):
-        return f"{self.patient} · {self.doctor or _('(unassigned)')} · {self.start:%Y-%m-%d %H:%M}"
+        doctor = self.doctor or gettext("(unassigned)")
+        return f"{self.patient} · {doctor} · {self.start:%Y-%m-%d %H:%M}"
 
     @property
     def is_active(self):
@@ -332,7 +333,8 @@ class AppointmentEvent(BaseModel):
         ordering = ["created_at"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} by {self.actor or 'system'}"
+        return gettext("%(what)s by %(who)s") % {"what": self.get_kind_display(),
+                                                  "who": self.actor or gettext("the system")}
 
 
 class EmergencyAlert(BaseModel):
