@@ -75,6 +75,7 @@ class Command(BaseCommand):
             self._hospitals(admin)
             self._doctors(admin)
             self._patients()
+            self._clinic(admin)
         self._print_logins()
 
     def _user(self, email):
@@ -149,6 +150,70 @@ class Command(BaseCommand):
                 gender=random.choice([Gender.FEMALE, Gender.MALE, Gender.NON_BINARY]),
                 preferred_language=LANGS[i % len(LANGS)], location="Springfield", phone=_phone(10 + i),
                 password=DEMO_PASSWORD, email=email, timezone_name="America/New_York")
+
+    def _clinic(self, admin):
+        """Hospitals' doctors and patients, in-person hours, care teams and a few appointments."""
+        from clinic import scheduling
+        from clinic import services as clinic_services
+        from clinic.models import Appointment, AppointmentEvent, AppointmentType, WeeklyAvailability
+
+        riverside = Hospital.objects.get(name="Riverside General Hospital")
+        lakeside = Hospital.objects.get(name="Lakeside Mind & Wellness Clinic")
+        doctors = {u.email: u.doctor_profile for u in User.objects.filter(
+            email__in=["carol@haven.test", "ravi@haven.test", "sofia@haven.test", "amira@haven.test"])}
+        links = [("carol@haven.test", riverside), ("ravi@haven.test", riverside), ("amira@haven.test", riverside),
+                 ("sofia@haven.test", lakeside), ("carol@haven.test", lakeside)]
+        for email, hospital in links:
+            clinic_services.hospital_doctor_add(actor=admin, hospital=hospital, doctor=doctors[email])
+        for email, hospital, weekdays in [("carol@haven.test", riverside, (1, 3)),
+                                          ("ravi@haven.test", riverside, (0, 1, 2, 3, 4)),
+                                          ("sofia@haven.test", lakeside, (0, 2, 4))]:
+            for weekday in weekdays:
+                WeeklyAvailability.objects.get_or_create(
+                    doctor=doctors[email], hospital=hospital, weekday=weekday,
+                    defaults={"start_time": dt.time(14, 0), "end_time": dt.time(17, 0), "slot_minutes": 30,
+                              "buffer_minutes": 10})
+        doctors["carol@haven.test"].languages = ["en", "es"]
+        doctors["carol@haven.test"].save(update_fields=["languages"])
+        patients = list(Patient.objects.filter(user__email__endswith="@haven.test").order_by("name"))
+        family = list(Patient.objects.filter(name__in=["Ben Johnson", "Mia Johnson"]))
+        for i, patient in enumerate(patients + family):
+            clinic_services.hospital_patient_add(actor=admin, hospital=riverside if i % 3 else lakeside,
+                                                 patient=patient)
+        if Appointment.objects.exists():
+            return
+        alice = User.objects.get(email="alice@haven.test")
+        carol = doctors["carol@haven.test"]
+        now = dt.datetime.now(dt.UTC)
+        # History: completed visits, written directly (the past cannot be booked).
+        for weeks_ago, patient in [(6, alice.patient_record), (3, alice.patient_record), (2, family[0])]:
+            start = (now - dt.timedelta(weeks=weeks_ago)).replace(hour=14, minute=0, second=0, microsecond=0)
+            past = Appointment.objects.create(patient=patient, doctor=carol, type=AppointmentType.REMOTE, start=start,
+                                              end=start + dt.timedelta(minutes=30), status="completed",
+                                              reason="Follow-up on sleep and mood", booked_by=alice,
+                                              notes="Improving; continue sleep diary.")
+            AppointmentEvent.objects.create(appointment=past, kind="requested", actor=alice)
+            AppointmentEvent.objects.create(appointment=past, kind="completed", actor=carol.user)
+            clinic_services.care_team_add(actor=None, doctor=carol, patient=patient)
+        # Upcoming: booked through the real service on real free slots.
+        plan = [(alice, alice.patient_record, "carol@haven.test", AppointmentType.REMOTE, None, "Monthly check-in"),
+                (alice, family[1], "ravi@haven.test", AppointmentType.REGULAR, riverside, "School vaccination"),
+                (User.objects.get(email="bob@haven.test"), None, "carol@haven.test", AppointmentType.REMOTE, None,
+                 "Anxiety before exams"),
+                (User.objects.get(email="chen@haven.test"), None, "sofia@haven.test", AppointmentType.REGULAR, lakeside,
+                 "First consultation")]
+        for booker, patient, email, kind, hospital, reason in plan:
+            doctor = doctors[email]
+            slots = scheduling.free_slots(doctor, now + dt.timedelta(days=1), now + dt.timedelta(days=14),
+                                          mode=kind, hospital=hospital)
+            if not slots:
+                continue
+            slot = slots[len(slots) // 3]
+            appointment = clinic_services.appointment_book(
+                booked_by=booker, patient=patient or booker.patient_record, doctor=doctor, start=slot.start,
+                type=kind, hospital=hospital, reason=reason)
+            if email != "sofia@haven.test":
+                clinic_services.appointment_confirm(actor=doctor.user, appointment=appointment)
 
     def _print_logins(self):
         secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode()
