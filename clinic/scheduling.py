@@ -54,7 +54,8 @@ def window_slots(window: WeeklyAvailability, day: dt.date, zone: zoneinfo.ZoneIn
     while local + length <= window_end:
         if _exists(local, zone):
             start = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
-            end = (local + length).replace(tzinfo=zone, fold=0).astimezone(UTC)
+            # Elapsed time, not wall time: a 01:30 slot on a fall-back night lasts 30 minutes, not 90.
+            end = start + length
             if end > start:
                 out.append((start, end))
         local += step

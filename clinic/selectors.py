@@ -112,7 +112,8 @@ def doctors_directory(*, specialty=None, language=None, hospital_id=None, mode=N
     if hospital_id:
         qs = qs.filter(hospital_links__hospital_id=hospital_id)
     if mode == "remote":
-        qs = qs.filter(availability__hospital__isnull=True)
+        # One filter call, one join: doctors without any availability must not match.
+        qs = qs.filter(availability__isnull=False, availability__hospital__isnull=True)
     elif mode == "regular":
         qs = qs.filter(availability__hospital__isnull=False)
     if search:
@@ -223,3 +224,332 @@ def is_in_care_team(doctor: DoctorProfile, patient: Patient) -> bool:
 
 def annotate_in_care_team(qs: QuerySet[Patient], doctor: DoctorProfile) -> QuerySet[Patient]:
     return qs.annotate(in_care_team=Exists(CareTeamMember.objects.filter(doctor=doctor, patient=OuterRef("pk"))))
+
+
+# --- patient pages ---------------------------------------------------------------------------------
+
+def doctor_specialties() -> list[str]:
+    """Specialties of the doctors in the directory, for the search filter."""
+    values = doctors_directory().order_by().values_list("specialty", flat=True)
+    return sorted({v.strip() for v in values if v and v.strip()}, key=str.casefold)
+
+
+def hospitals_of_managed_patients(user: User) -> QuerySet[HospitalPatient]:
+    """(patient, hospital) links of the patients the user acts for — where an emergency may go."""
+    return (HospitalPatient.objects.select_related("hospital")
+            .filter(patient_id__in=patient_ids_managed_by(user), hospital__status=ApprovalStatus.APPROVED)
+            .order_by("hospital__name"))
+
+
+def appointments_of_managed_patients(user: User) -> QuerySet[Appointment]:
+    """Appointments of the people the user acts for (own record and family), for the dashboard."""
+    return appointments_visible_to(user).filter(patient_id__in=patient_ids_managed_by(user))
+
+
+def first_free_slots(doctors, *, start, days: int = 28, mode: str | None = None, hospital_id=None,
+                     now=None) -> dict:
+    """{doctor pk: first free Slot or None} for a page of doctors, in three queries whatever the
+    page size. Same rules as ``scheduling.free_slots`` (which costs three queries per doctor)."""
+    import datetime as dt
+
+    from django.utils import timezone as dj_timezone
+
+    from clinic import scheduling
+    from clinic.models import AvailabilityException, WeeklyAvailability
+
+    doctors = list(doctors)
+    result = {d.pk: None for d in doctors}
+    now = now or dj_timezone.now()
+    start = max(start, now)
+    end = start + dt.timedelta(days=days)
+    if not doctors:
+        return result
+    ids = [d.pk for d in doctors]
+    windows = WeeklyAvailability.objects.select_related("hospital").filter(doctor_id__in=ids)
+    if mode == AppointmentType.REMOTE:
+        windows = windows.filter(hospital__isnull=True)
+    elif mode == AppointmentType.REGULAR:
+        windows = windows.filter(hospital__isnull=False)
+    if hospital_id:
+        windows = windows.filter(hospital_id=hospital_id)
+    by_doctor: dict = {}
+    for window in windows:
+        by_doctor.setdefault(window.doctor_id, {}).setdefault(window.weekday, []).append(window)
+    if not by_doctor:
+        return result
+    busy: dict = {}
+    for a in (Appointment.objects.filter(doctor_id__in=list(by_doctor), status__in=ACTIVE_STATUSES,
+                                         start__lt=end, end__gt=start)
+              .exclude(type=AppointmentType.EMERGENCY).only("doctor_id", "start", "end")):
+        busy.setdefault(a.doctor_id, []).append((a.start, a.end))
+    for e in AvailabilityException.objects.filter(doctor_id__in=list(by_doctor), start__lt=end,
+                                                  end__gt=start).only("doctor_id", "start", "end"):
+        busy.setdefault(e.doctor_id, []).append((e.start, e.end))
+    for doctor in doctors:
+        weekdays = by_doctor.get(doctor.pk)
+        if not weekdays:
+            continue
+        zone = scheduling.doctor_zone(doctor)
+        taken = busy.get(doctor.pk, [])
+        day = start.astimezone(zone).date() - dt.timedelta(days=1)
+        last_day = end.astimezone(zone).date() + dt.timedelta(days=1)
+        while day <= last_day and result[doctor.pk] is None:
+            found = []
+            for window in weekdays.get(day.weekday(), []):
+                for slot_start, slot_end in scheduling.window_slots(window, day, zone):
+                    if start <= slot_start < end and not scheduling._overlaps(slot_start, slot_end, taken):
+                        found.append(scheduling.Slot(slot_start, slot_end, window.hospital_id,
+                                                     window.hospital.name if window.hospital_id else ""))
+            if found:
+                result[doctor.pk] = min(found, key=lambda s: (s.start, s.hospital_name))
+            day += dt.timedelta(days=1)
+    return result
+
+
+# --- API helpers ---
+
+def patients_of_hospital(*, fetched_by: User, hospital: Hospital) -> QuerySet[Patient]:
+    """Patients registered with a hospital: for its staff and admins only (404 for everyone else,
+    so the list's existence does not leak)."""
+    if not can_manage_hospital(fetched_by, hospital):
+        raise NotFound("Hospital not found.")
+    return Patient.objects.filter(hospital_links__hospital=hospital).order_by("name")
+
+
+def patients_of_doctor(*, fetched_by: User, doctor: DoctorProfile) -> QuerySet[Patient]:
+    """A doctor's care-team patients: for the doctor and admins only (404 for everyone else)."""
+    own = doctor_profile_of(fetched_by)
+    if not (fetched_by.is_authenticated and (fetched_by.is_admin or (own is not None and own.pk == doctor.pk))):
+        raise NotFound("Doctor not found.")
+    return Patient.objects.filter(care_links__doctor=doctor).order_by("name")
+
+
+def care_team_of(patient: Patient) -> QuerySet[DoctorProfile]:
+    """Approved doctors in a patient's care team (call after ``patient_get``)."""
+    return doctors_directory().filter(care_links__patient=patient)
+
+
+def hospitals_of_patient(patient: Patient) -> QuerySet[Hospital]:
+    """Approved hospitals a patient is registered with (call after ``patient_get``)."""
+    return hospitals_directory().filter(patient_links__patient=patient)
+
+
+def hospital_doctor_link_get(*, fetched_by: User, mapping_id) -> HospitalDoctor:
+    """Hospital–doctor links are directory data: visible when both sides are in the directory."""
+    link = (HospitalDoctor.objects.select_related("hospital", "doctor__user")
+            .filter(pk=mapping_id, hospital__in=hospitals_directory(), doctor__in=doctors_directory()).first())
+    if link is None or not fetched_by.is_authenticated:
+        raise NotFound("Mapping not found.")
+    return link
+
+
+def hospital_patient_link_get(*, fetched_by: User, mapping_id) -> HospitalPatient:
+    link = (HospitalPatient.objects.select_related("hospital", "patient")
+            .filter(pk=mapping_id, patient__in=patients_visible_to(fetched_by, clinical=False)).first())
+    if link is None:
+        raise NotFound("Mapping not found.")
+    return link
+
+
+def care_team_member_get(*, fetched_by: User, mapping_id) -> CareTeamMember:
+    member = (CareTeamMember.objects.select_related("doctor__user", "patient")
+              .filter(pk=mapping_id, patient__in=patients_visible_to(fetched_by, clinical=False)).first())
+    if member is None:
+        raise NotFound("Mapping not found.")
+    return member
+
+
+def user_patient_link_get(*, fetched_by: User, mapping_id) -> UserPatientRelation:
+    link = (UserPatientRelation.objects.select_related("user", "patient")
+            .filter(pk=mapping_id, patient__in=patients_visible_to(fetched_by, clinical=False)).first())
+    if link is None:
+        raise NotFound("Mapping not found.")
+    return link
+
+
+def user_patient_links(*, fetched_by: User, user_id) -> QuerySet[UserPatientRelation]:
+    """The patients an account acts for: the account itself and admins only."""
+    if not (fetched_by.is_authenticated and (fetched_by.is_admin or str(fetched_by.pk) == str(user_id))):
+        raise NotFound("User not found.")
+    return (UserPatientRelation.objects.select_related("patient").filter(user_id=user_id)
+            .order_by("patient__name"))
+
+
+def user_for_linking(*, fetched_by: User, user_id) -> User:
+    """The account to link to a patient. Any active account may be named by its (unguessable) id;
+    whether the actor may link it is decided by ``services.user_patient_relation_add``."""
+    user = User.objects.filter(pk=user_id, is_active=True).first() if fetched_by.is_authenticated else None
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def emergency_for_responder(*, fetched_by: User, appointment_id) -> Appointment:
+    """An emergency a doctor may try to accept: one in their queue, or one they were alerted to
+    that someone else already accepted (so they learn who, instead of a 404)."""
+    doctor = doctor_profile_of(fetched_by)
+    if doctor is None:
+        raise NotFound("Appointment not found.")
+    alerted = EmergencyAlert.objects.filter(recipient=fetched_by, appointment_id=appointment_id)
+    appointment = (Appointment.objects.select_related("patient", "doctor__user", "hospital")
+                   .filter(pk=appointment_id, type=AppointmentType.EMERGENCY)
+                   .filter(Q(pk__in=appointments_visible_to(fetched_by).values("pk")) | Q(Exists(alerted)))
+                   .first())
+    if appointment is None:
+        raise NotFound("Appointment not found.")
+    return appointment
+
+
+def appointment_viewer(user: User) -> dict:
+    """What the viewer may see of the appointments they list (a constant number of queries):
+    doctor notes go to admins and the patient's care-team doctors; call rooms to the patient side
+    and the appointment's doctor; hospital staff get scheduling data only."""
+    doctor = doctor_profile_of(user)
+    return {
+        "is_admin": user.is_authenticated and user.is_admin,
+        "doctor_id": doctor.pk if doctor else None,
+        "care_team_patient_ids": set(CareTeamMember.objects.filter(doctor=doctor).values_list("patient_id", flat=True))
+        if doctor else set(),
+        "managed_patient_ids": set(patient_ids_managed_by(user).values_list("patient_id", flat=True))
+        if user.is_authenticated else set(),
+    }
+
+
+# --- doctor and hospital pages ---------------------------------------------------------------------
+
+from clinic.models import AppointmentStatus, AvailabilityException  # noqa: E402
+
+def doctor_appointments_between(*, fetched_by: User, doctor: DoctorProfile, start, end) -> QuerySet[Appointment]:
+    """The doctor's own appointments overlapping [start, end), cancelled ones left out (calendar)."""
+    return (appointments_list(fetched_by=fetched_by, doctor_id=doctor.pk, date_from=start, date_to=end)
+            .exclude(status=AppointmentStatus.CANCELLED))
+
+
+def doctor_requests_to_confirm(*, fetched_by: User, doctor: DoctorProfile, now) -> QuerySet[Appointment]:
+    """Requested, not yet confirmed appointments with this doctor that have not started yet."""
+    return appointments_list(fetched_by=fetched_by, doctor_id=doctor.pk, status=AppointmentStatus.REQUESTED,
+                             date_from=now).filter(start__gte=now)
+
+
+def emergency_queue_count(doctor: DoctorProfile) -> int:
+    return Appointment.objects.filter(emergency_queue_condition(doctor)).count()
+
+
+def emergency_alerted_get(*, fetched_by: User, appointment_id) -> Appointment:
+    """An emergency the user was alerted to, whether or not someone has accepted it since (so the
+    page can say who did). 404 for emergencies the user was never alerted to."""
+    appointment = (Appointment.objects.select_related("patient", "doctor__user")
+                   .filter(pk=appointment_id, type=AppointmentType.EMERGENCY,
+                           alerts__recipient_id=getattr(fetched_by, "pk", None)).first())
+    if appointment is None or not fetched_by.is_active:
+        raise NotFound("Appointment not found.")
+    return appointment
+
+
+def care_team_patients(*, fetched_by: User, doctor: DoctorProfile, search: str = "", now=None) -> QuerySet[Patient]:
+    """The doctor's care-team patients (inside the access policy), each with ``next_start``: the
+    start of their next active appointment with this doctor."""
+    from django.db.models import Subquery
+    from django.utils import timezone as dj_timezone
+
+    now = now or dj_timezone.now()
+    upcoming = (Appointment.objects.filter(patient=OuterRef("pk"), doctor=doctor, status__in=ACTIVE_STATUSES,
+                                           start__gte=now).order_by("start").values("start")[:1])
+    qs = (patients_visible_to(fetched_by).filter(care_links__doctor=doctor)
+          .annotate(next_start=Subquery(upcoming)).order_by("name"))
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(contact__icontains=search))
+    return qs
+
+
+def patient_appointment_history(*, fetched_by: User, patient: Patient) -> QuerySet[Appointment]:
+    return appointments_list(fetched_by=fetched_by, patient_id=patient.pk).order_by("-start")
+
+
+def availability_exceptions_upcoming(*, doctor: DoctorProfile, now) -> QuerySet[AvailabilityException]:
+    return doctor.exceptions.filter(end__gt=now).order_by("start")
+
+
+def availability_exception_get(*, fetched_by: User, exception_id) -> AvailabilityException:
+    """One of the viewer's own exceptions (doctors), any doctor's for admins."""
+    qs = AvailabilityException.objects.select_related("doctor__user").filter(pk=exception_id)
+    if not fetched_by.is_authenticated or not fetched_by.is_admin:
+        own = doctor_profile_of(fetched_by) if fetched_by.is_authenticated else None
+        qs = qs.filter(doctor=own) if own is not None else qs.none()
+    exception = qs.first()
+    if exception is None:
+        raise NotFound("Exception not found.")
+    return exception
+
+
+def hospital_appointments(*, fetched_by: User, hospital: Hospital, doctor_id=None, date_from=None, date_to=None,
+                          status=None, type=None) -> QuerySet[Appointment]:
+    """Appointments at the hospital, plus those of its registered patients with its doctors (online
+    consultations have no hospital). Scheduling data only: reason and notes are not loaded."""
+    if not can_manage_hospital(fetched_by, hospital):
+        raise NotFound("Hospital not found.")
+    qs = appointments_list(fetched_by=fetched_by, doctor_id=doctor_id, date_from=date_from, date_to=date_to,
+                           status=status, type=type)
+    here = Q(hospital=hospital) | (
+        Q(patient_id__in=HospitalPatient.objects.filter(hospital=hospital).values("patient_id"))
+        & Q(doctor_id__in=HospitalDoctor.objects.filter(hospital=hospital).values("doctor_id")))
+    return qs.filter(here).defer("reason", "notes", "extras", "cancellation_reason", "overbook_reason")
+
+
+def hospital_doctor_links(*, fetched_by: User, hospital: Hospital) -> QuerySet[HospitalDoctor]:
+    if not can_manage_hospital(fetched_by, hospital):
+        raise NotFound("Hospital not found.")
+    return (HospitalDoctor.objects.select_related("doctor__user")
+            .filter(hospital=hospital).order_by("doctor__user__name"))
+
+
+def hospital_doctor_link_of(*, fetched_by: User, hospital: Hospital, link_id) -> HospitalDoctor:
+    link = hospital_doctor_links(fetched_by=fetched_by, hospital=hospital).select_related("hospital") \
+        .filter(pk=link_id).first()
+    if link is None:
+        raise NotFound("Mapping not found.")
+    return link
+
+
+def hospital_patient_links(*, fetched_by: User, hospital: Hospital, search: str = "") -> QuerySet[HospitalPatient]:
+    if not can_manage_hospital(fetched_by, hospital):
+        raise NotFound("Hospital not found.")
+    qs = HospitalPatient.objects.select_related("patient").filter(hospital=hospital).order_by("patient__name")
+    if search:
+        qs = qs.filter(Q(patient__name__icontains=search) | Q(patient__contact__icontains=search))
+    return qs
+
+
+def hospital_patient_link_of(*, fetched_by: User, hospital: Hospital, link_id) -> HospitalPatient:
+    link = hospital_patient_links(fetched_by=fetched_by, hospital=hospital).select_related("hospital") \
+        .filter(pk=link_id).first()
+    if link is None:
+        raise NotFound("Mapping not found.")
+    return link
+
+
+def doctors_search(*, query: str) -> QuerySet[DoctorProfile]:
+    """Directory doctors whose name or specialty contains ``query`` or whose email is exactly it
+    (emails are matched whole, so the directory cannot be used to harvest them)."""
+    query = (query or "").strip()
+    if not query:
+        return DoctorProfile.objects.none()
+    return doctors_directory().filter(Q(user__name__icontains=query) | Q(specialty__icontains=query)
+                                      | Q(user__email__iexact=query))
+
+
+def patient_self_record_by_login(*, fetched_by: User, login: str) -> Patient | None:
+    """The own patient record of the account signed in with this email or phone (exact match), for
+    hospital staff registering an existing patient. None when there is no such patient account."""
+    if not (fetched_by.is_authenticated and (fetched_by.is_admin or staff_hospital_of(fetched_by) is not None)):
+        return None
+    login = (login or "").strip()
+    if not login:
+        return None
+    user = (User.objects.filter(email__iexact=login).first() if "@" in login
+            else User.objects.filter(phone=login.replace(" ", "")).first())
+    if user is None or not user.is_active or user.role != Role.PATIENT:
+        return None
+    relation = (UserPatientRelation.objects.select_related("patient")
+                .filter(user=user, relation="self").first())
+    return relation.patient if relation else getattr(user, "patient_record", None)

@@ -28,6 +28,7 @@ from clinic.models import (
     AvailabilityException,
     CalendarFeed,
     CareTeamMember,
+    ConsultationMode,
     DoctorProfile,
     EmergencyAlert,
     Hospital,
@@ -169,6 +170,8 @@ def user_patient_relation_add(*, actor: User, user: User, patient: Patient, rela
                or selectors.patients_visible_to(actor, clinical=False).filter(pk=patient.pk, hospital_links__isnull=False)
                .filter(hospital_links__hospital=selectors.staff_hospital_of(actor)).exists())
     if not allowed:
+        if selectors.patients_visible_to(actor, clinical=False).filter(pk=patient.pk).exists():
+            raise PermissionDenied(_("Only administrators, the patient's hospital or the patient's family link accounts."))
         raise NotFound("Patient not found.")
     if relation not in Relation.values:
         raise ValidationError({"relation": [_("Unknown relation.")]})
@@ -553,7 +556,10 @@ def emergency_request(*, requested_by: User, patient: Patient, reason: str, hosp
 def emergency_accept(*, actor: User, appointment: Appointment) -> Appointment:
     """First doctor to accept wins: a conditional UPDATE that only one request can match."""
     doctor = selectors.doctor_profile_of(actor)
-    if doctor is None or not selectors.appointments_visible_to(actor).filter(pk=appointment.pk).exists():
+    # An alerted doctor who is too late no longer sees the request in the queue; they should learn
+    # who took it (409), not get a 404.
+    alerted = EmergencyAlert.objects.filter(appointment_id=appointment.pk, recipient=actor).exists()
+    if doctor is None or not (alerted or selectors.appointments_visible_to(actor).filter(pk=appointment.pk).exists()):
         raise NotFound("Appointment not found.")
     with transaction.atomic():
         won = Appointment.objects.filter(pk=appointment.pk, type=AppointmentType.EMERGENCY, doctor__isnull=True,
@@ -614,3 +620,206 @@ def calendar_feed_rotate(*, user: User) -> CalendarFeed:
 @transaction.atomic
 def calendar_feed_revoke(*, user: User) -> None:
     CalendarFeed.objects.filter(user=user).delete()
+
+
+# --- directory and records (API) -------------------------------------------------------------------
+
+def _require_admin(actor: User, message: str):
+    if not actor.is_admin:
+        raise PermissionDenied(message)
+
+
+def _clean_doctor_fields(data: dict) -> dict:
+    """Validate the doctor-profile fields present in ``data``; errors name the field."""
+    errors = {}
+    if "specialty" in data and not (data["specialty"] or "").strip():
+        errors["specialty"] = [_("Enter the specialty.")]
+    if "years_experience" in data and not 0 <= int(data["years_experience"]) <= 70:
+        errors["years_experience"] = [_("Enter years of experience between 0 and 70.")]
+    if "consultation_modes" in data:
+        unknown = [m for m in data["consultation_modes"] if m not in ConsultationMode.values]
+        if unknown:
+            errors["consultation_modes"] = [_("Consultation modes are remote and regular.")]
+        data["consultation_modes"] = sorted(set(data["consultation_modes"]))
+    if "languages" in data:
+        data["languages"] = [lang.strip() for lang in data["languages"] if lang and lang.strip()]
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
+@transaction.atomic
+def doctor_create_by_admin(*, actor: User, name: str, email: str, password: str, specialty: str,
+                           phone: str | None = None, years_experience: int = 0, designation: str = "",
+                           details: str = "", languages: list[str] | None = None,
+                           consultation_modes: list[str] | None = None, timezone_name: str = "UTC",
+                           request=None) -> DoctorProfile:
+    """An administrator adds a doctor directly (e.g. a hospital's existing clinician): the account,
+    an approved application recording who vouched for it, and the profile."""
+    from accounts.models import ApplicationStatus, DoctorApplication, Role
+    from accounts.services import _new_user
+
+    _require_admin(actor, _("Only administrators add doctors directly."))
+    if not email:
+        raise ValidationError({"email": [_("Doctors need an email address.")]})
+    fields = _clean_doctor_fields({"specialty": specialty, "years_experience": years_experience,
+                                   "languages": languages or [], "consultation_modes": consultation_modes or []})
+    user = _new_user(role=Role.DOCTOR, name=name, email=email, phone=phone, password=password,
+                     timezone=timezone_name)
+    now = timezone.now()
+    # No identity document was uploaded: the deciding administrator vouches for the doctor.
+    DoctorApplication.objects.create(
+        user=user, specialty=fields["specialty"].strip(), years_experience=fields["years_experience"],
+        cv_text=details.strip() or _("Added by an administrator."), identity_proof="", identity_proof_type="",
+        status=ApplicationStatus.APPROVED, decided_by=actor, decided_at=now, notified_status=ApplicationStatus.APPROVED)
+    profile = DoctorProfile(user=user, specialty=fields["specialty"].strip(), years_experience=fields["years_experience"],
+                            designation=designation.strip(), details=details.strip(), languages=fields["languages"],
+                            consultation_modes=fields["consultation_modes"])
+    profile.full_clean(exclude=["user"])
+    profile.save()
+    audit_record(action="doctor.created", actor=actor, target=profile, request=request)
+    return profile
+
+
+DOCTOR_PROFILE_FIELDS = ("designation", "specialty", "years_experience", "details", "languages",
+                         "consultation_modes", "shift_start", "shift_end", "accepts_new_patients")
+
+
+@transaction.atomic
+def doctor_profile_update(*, actor: User, doctor: DoctorProfile, data: dict) -> DoctorProfile:
+    """The doctor (or an administrator) edits the public profile."""
+    own = selectors.doctor_profile_of(actor)
+    if not (actor.is_admin or (own is not None and own.pk == doctor.pk)):
+        raise PermissionDenied(_("Only the doctor or an administrator edits this profile."))
+    data = _clean_doctor_fields({k: v for k, v in data.items() if k in DOCTOR_PROFILE_FIELDS})
+    for text in ("designation", "specialty", "details"):
+        if text in data:
+            data[text] = (data[text] or "").strip()
+    changed = [k for k, v in data.items() if getattr(doctor, k) != v]
+    for key in changed:
+        setattr(doctor, key, data[key])
+    if (doctor.shift_start is None) != (doctor.shift_end is None) or (
+            doctor.shift_start and doctor.shift_end and doctor.shift_end <= doctor.shift_start):
+        raise ValidationError({"shift_end": [_("Give both shift times; the shift must end after it starts.")]})
+    if not changed:
+        return doctor
+    doctor.full_clean(exclude=["user"])
+    doctor.save(update_fields=[*changed, "updated_at"])
+    audit_record(action="doctor.updated", actor=actor, target=doctor, fields=sorted(changed))
+    return doctor
+
+
+@transaction.atomic
+def doctor_deactivate(*, actor: User, doctor: DoctorProfile) -> DoctorProfile:
+    """Take a doctor out of the directory and sign them out; rows and history stay."""
+    _require_admin(actor, _("Only administrators deactivate doctors."))
+    user = doctor.user
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active", "updated_at"])
+        audit_record(action="doctor.deactivated", actor=actor, target=doctor)
+    return doctor
+
+
+HOSPITAL_FIELDS = ("name", "address", "city", "state", "country", "pin_code", "contact", "email",
+                   "specialities", "website", "link")
+
+
+def _hospital_save(hospital: Hospital, fields: list[str] | None = None):
+    hospital.email = (hospital.email or "").strip().lower() or None
+    try:
+        hospital.full_clean(exclude=["decided_by"])
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+    try:
+        with transaction.atomic():
+            hospital.save(**({"update_fields": [*fields, "updated_at"]} if fields is not None else {}))
+    except IntegrityError as exc:
+        raise ValidationError({"email": [_("Another hospital uses this email address.")]}) from exc
+
+
+@transaction.atomic
+def hospital_create(*, actor: User, data: dict) -> Hospital:
+    """An administrator adds an (approved) hospital to the directory."""
+    from clinic.models import ApprovalStatus
+
+    _require_admin(actor, _("Only administrators add hospitals."))
+    hospital = Hospital(**{k: v for k, v in data.items() if k in HOSPITAL_FIELDS},
+                        status=ApprovalStatus.APPROVED, decided_by=actor, decided_at=timezone.now(),
+                        notified_status=ApprovalStatus.APPROVED)
+    _hospital_save(hospital)
+    audit_record(action="hospital.created", actor=actor, target=hospital)
+    return hospital
+
+
+@transaction.atomic
+def hospital_update(*, actor: User, hospital: Hospital, data: dict) -> Hospital:
+    if not selectors.can_manage_hospital(actor, hospital):
+        raise PermissionDenied(_("Only administrators or this hospital's staff edit it."))
+    data = {k: v for k, v in data.items() if k in HOSPITAL_FIELDS}
+    changed = [k for k, v in data.items() if getattr(hospital, k) != v]
+    for key in changed:
+        setattr(hospital, key, data[key])
+    if changed:
+        _hospital_save(hospital, changed)
+        audit_record(action="hospital.updated", actor=actor, target=hospital, fields=sorted(changed))
+    return hospital
+
+
+@transaction.atomic
+def hospital_delete(*, actor: User, hospital: Hospital) -> None:
+    """Remove a hospital that never had appointments (history is never deleted)."""
+    from django.db.models import ProtectedError
+
+    _require_admin(actor, _("Only administrators delete hospitals."))
+    if hospital.appointments.exists():
+        raise Conflict(_("This hospital has appointments and cannot be deleted."))
+    audit_record(action="hospital.deleted", actor=actor, target=hospital)
+    try:
+        with transaction.atomic():
+            hospital.delete()
+    except ProtectedError as exc:
+        raise Conflict(_("Records still refer to this hospital; it cannot be deleted.")) from exc
+
+
+PATIENT_FIELDS = ("name", "date_of_birth", "gender", "contact", "emergency_contact")
+
+
+@transaction.atomic
+def patient_update(*, actor: User, patient: Patient, data: dict) -> Patient:
+    """The accounts that act for a patient (or an administrator) edit the demographics."""
+    if not (actor.is_admin or selectors.can_act_for_patient(actor, patient)):
+        raise PermissionDenied(_("Only the patient, their family or an administrator edit these details."))
+    data = {k: v for k, v in data.items() if k in PATIENT_FIELDS and v is not None}
+    if "name" in data:
+        data["name"] = data["name"].strip()
+    if "date_of_birth" in data and data["date_of_birth"] > timezone.localdate():
+        raise ValidationError({"date_of_birth": [_("The date of birth cannot be in the future.")]})
+    changed = [k for k, v in data.items() if getattr(patient, k) != v]
+    for key in changed:
+        setattr(patient, key, data[key])
+    if not changed:
+        return patient
+    try:
+        patient.full_clean(exclude=["user", "photo"])
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+    patient.save(update_fields=[*changed, "updated_at"])
+    audit_record(action="patient.updated", actor=actor, target=patient, fields=sorted(changed))
+    return patient
+
+
+@transaction.atomic
+def patient_delete(*, actor: User, patient: Patient) -> None:
+    """Delete a patient record that has no appointments (clinical history is never deleted)."""
+    from django.db.models import ProtectedError
+
+    _require_admin(actor, _("Only administrators delete patient records."))
+    if patient.appointments.exists():
+        raise Conflict(_("This patient has appointments; the record cannot be deleted."))
+    audit_record(action="patient.deleted", actor=actor, target=patient)
+    try:
+        with transaction.atomic():
+            patient.delete()
+    except ProtectedError as exc:
+        raise Conflict(_("Records still refer to this patient; it cannot be deleted.")) from exc

@@ -7,7 +7,26 @@ from clinic import services
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, retry_kwargs={"max_retries": 5})
 def emergency_escalate(appointment_id: str) -> bool:
+    # Queued with a countdown; eager mode (embedded) ignores countdowns and would escalate every
+    # emergency the moment it is raised. Not due yet: leave it to emergencies_escalate_due (beat).
+    if not _escalation_due(appointment_id):
+        return False
     return services.emergency_escalate(appointment_id=appointment_id)
+
+
+def _escalation_due(appointment_id) -> bool:
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from clinic.models import Appointment
+
+    start = Appointment.objects.filter(pk=appointment_id).values_list("start", flat=True).first()
+    if start is None:
+        return False
+    deadline = start + dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES)
+    return timezone.now() >= deadline - dt.timedelta(seconds=5)  # tolerate a little clock skew
 
 
 @shared_task(acks_late=True)
@@ -22,3 +41,23 @@ def appointment_event_notify(event_id: str) -> None:
     from clinic.notifications import notify_for_event
 
     notify_for_event(event_id)
+
+
+@shared_task(acks_late=True)
+def reminders_dispatch() -> int:
+    """Every minute (beat): claim due reminders and queue each delivery once the claim commits."""
+    from django.db import transaction
+
+    from clinic.notifications import reminders_claim_due
+
+    with transaction.atomic():
+        ids = [str(pk) for pk in reminders_claim_due()]
+        transaction.on_commit(lambda: [send_reminder.delay(pk) for pk in ids])
+    return len(ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, retry_kwargs={"max_retries": 8})
+def send_reminder(reminder_id: str) -> bool:
+    from clinic.notifications import reminder_deliver
+
+    return reminder_deliver(reminder_id)

@@ -71,3 +71,17 @@ def on_http_error(request, exc):
 
 api.add_router("/auth", auth_router)
 api.add_router("/users", users_router)
+
+from clinic.api import (  # noqa: E402
+    appointments_router,
+    doctors_router,
+    hospitals_router,
+    mappings_router,
+    patients_router,
+)
+
+api.add_router("/hospitals", hospitals_router)
+api.add_router("/doctors", doctors_router)
+api.add_router("/patients", patients_router)
+api.add_router("/mappings", mappings_router)
+api.add_router("/appointments", appointments_router)

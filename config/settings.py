@@ -162,7 +162,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_IGNORE_RESULT = True  # tasks report through the database, not a result backend
-CELERY_BEAT_SCHEDULE = {}
+# Periodic jobs (`celery -A config beat`). Both are idempotent, so a second beat or a late run
+# does no harm; `expires` drops runs that queued up while no worker was there.
+CELERY_BEAT_SCHEDULE = {
+    "clinic-reminders-dispatch": {
+        "task": "clinic.tasks.reminders_dispatch", "schedule": timedelta(minutes=1), "options": {"expires": 55},
+    },
+    "clinic-emergencies-escalate-due": {
+        "task": "clinic.tasks.emergencies_escalate_due", "schedule": timedelta(minutes=1), "options": {"expires": 55},
+    },
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -113,3 +113,48 @@ class HospitalStaffFactory(factory.django.DjangoModelFactory):
     hospital = factory.SubFactory(HospitalFactory)
     user = factory.SubFactory(UserFactory, role=Role.HOSPITAL)
     is_owner = True
+
+
+# --- clinic mappings and appointments (API tests) ---------------------------------------------------
+
+class HospitalDoctorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clinic.HospitalDoctor"
+
+    hospital = factory.SubFactory(HospitalFactory)
+    doctor = factory.LazyFunction(lambda: DoctorFactory().doctor_profile)
+
+
+class HospitalPatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clinic.HospitalPatient"
+
+    hospital = factory.SubFactory(HospitalFactory)
+    patient = factory.SubFactory(PatientFactory)
+
+
+class CareTeamMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clinic.CareTeamMember"
+
+    doctor = factory.LazyFunction(lambda: DoctorFactory().doctor_profile)
+    patient = factory.SubFactory(PatientFactory)
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """An appointment written straight to the table (for states booking cannot produce, e.g. in the
+    past). Use ``services.appointment_book`` to test booking itself."""
+
+    class Meta:
+        model = "clinic.Appointment"
+
+    patient = factory.SubFactory(PatientFactory)
+    doctor = factory.LazyFunction(lambda: DoctorFactory().doctor_profile)
+    hospital = None
+    type = "remote"
+    start = factory.LazyFunction(lambda: (timezone.now() + dt.timedelta(days=3)).replace(
+        minute=0, second=0, microsecond=0))
+    end = factory.LazyAttribute(lambda o: o.start + dt.timedelta(minutes=30))
+    status = "requested"
+    reason = "Follow-up"
+    room_id = factory.Sequence(lambda n: f"room{n}")

@@ -1,0 +1,49 @@
+"""Writes for telehealth notifications.
+
+``notification_send`` is the one door for telling a person something: it stores the in-app row and,
+when asked, queues the email on commit. Websocket push is a later issue.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from telehealth.models import Notification
+
+
+def notification_send(*, recipient: User, kind: str, title: str, body: str = "", url: str = "",
+                      email: bool = False, ics: str | None = None, email_text: str = "",
+                      source_key: str = "") -> Notification:
+    """Create a notification (once per ``source_key``) and queue its email on commit.
+
+    ``email_text`` is the full email body (defaults to the in-app body and link); ``ics`` an
+    iCalendar document attached to the email. With a ``source_key`` that was already used for this
+    recipient and kind, the existing row is returned and nothing is queued again.
+    """
+    if kind not in Notification.Kind.values:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    values = {"title": title[:200], "body": body, "url": url, "email_requested": email,
+              "email_text": email_text, "ics": ics or ""}
+    with transaction.atomic():
+        if source_key:
+            # get_or_create falls back to a get when a concurrent delivery inserted the row first.
+            notification, created = Notification.objects.get_or_create(
+                recipient=recipient, kind=kind, source_key=source_key, defaults=values)
+        else:
+            notification, created = Notification.objects.create(recipient=recipient, kind=kind, **values), True
+        if created and email and recipient.email:
+            from telehealth.tasks import notification_email_send
+
+            notification_id = str(notification.pk)
+            transaction.on_commit(lambda: notification_email_send.delay(notification_id))
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, ids=None) -> int:
+    """Mark the user's unread notifications read (all of them, or those in ``ids``). Returns how
+    many changed. Ids of other people's notifications are ignored."""
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=timezone.now(), updated_at=timezone.now())
