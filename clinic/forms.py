@@ -60,17 +60,15 @@ class CancelForm(AccessibleErrorsMixin, forms.Form):
 
 
 class RescheduleForm(AccessibleErrorsMixin, forms.Form):
-    """The offered slots are radio buttons; any posted time is parsed and the service decides
-    whether it is still free."""
+    """The page offers free slots as radio buttons grouped by day; the posted time is parsed here
+    and the service decides whether it is still free."""
 
-    start = forms.CharField(label=_("New time"), widget=forms.RadioSelect,
-                            error_messages={"required": _("Choose one of the free times.")})
+    start = forms.CharField(label=_("New time"), error_messages={"required": _("Choose one of the free times.")})
     reason = forms.CharField(label=_("Reason for the change (optional)"), required=False, max_length=1000)
 
-    def __init__(self, *args, slots=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "reschedule")
         super().__init__(*args, **kwargs)
-        self.fields["start"].widget.choices = [(s["value"], s["label"]) for s in slots]
 
     def clean_start(self):
         try:

@@ -252,9 +252,9 @@ def notify_reminder(reminder: AppointmentReminder) -> int:
             ctx = {"when": when(appointment.start, user), "with": _counterpart(appointment, user),
                    "where": _where(appointment)}
             if reminder.kind == AppointmentReminder.Kind.HOUR_BEFORE:
-                title = _("In one hour: appointment with %(with)s") % ctx
+                title = _("Starting soon: appointment with %(with)s") % ctx
             else:
-                title = _("Tomorrow: appointment with %(with)s") % ctx
+                title = _("Reminder: appointment with %(with)s on %(when)s") % ctx
             body = _("Reminder: your appointment with %(with)s is on %(when)s. Place: %(where)s.") % ctx
             url = appointment_url(appointment)
             calendar = _calendar(appointment, user, method="REQUEST", sequence=sequence, stamp=reminder.created_at)

@@ -166,15 +166,18 @@ def dependent_patient_create(*, actor: User, name: str, date_of_birth: dt.date, 
 def user_patient_relation_add(*, actor: User, user: User, patient: Patient, relation: str) -> UserPatientRelation:
     """Link another account to a patient. Admins, staff of the patient's hospital, or a user
     already managing the patient (e.g. a parent adding the other parent) may do it."""
+    staff_hospital = selectors.staff_hospital_of(actor)
     allowed = (actor.is_admin or selectors.can_act_for_patient(actor, patient)
-               or selectors.patients_visible_to(actor, clinical=False).filter(pk=patient.pk, hospital_links__isnull=False)
-               .filter(hospital_links__hospital=selectors.staff_hospital_of(actor)).exists())
+               or (staff_hospital is not None
+                   and HospitalPatient.objects.filter(hospital=staff_hospital, patient=patient).exists()))
     if not allowed:
         if selectors.patients_visible_to(actor, clinical=False).filter(pk=patient.pk).exists():
             raise PermissionDenied(_("Only administrators, the patient's hospital or the patient's family link accounts."))
         raise NotFound("Patient not found.")
     if relation not in Relation.values:
         raise ValidationError({"relation": [_("Unknown relation.")]})
+    if relation == Relation.SELF and patient.user_id != user.pk:
+        raise ValidationError({"relation": [_("“Self” is only for the patient's own account.")]})
     try:
         with transaction.atomic():
             link = UserPatientRelation.objects.create(user=user, patient=patient, relation=relation)

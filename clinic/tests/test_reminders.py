@@ -187,3 +187,63 @@ def test_beat_runs_the_periodic_tasks_every_minute():
     celery_app.loader.import_default_modules()
     assert names <= set(celery_app.tasks)
     assert all(entry["schedule"] == dt.timedelta(minutes=1) for entry in schedule.values())
+
+
+# --- the production path: beat-style dispatch twice, a real worker on Redis and Postgres -----------------
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(120)
+def test_a_real_worker_sends_one_reminder_for_two_dispatches(alice, carol, tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    from conftest import require_service
+
+    require_service(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
+    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
+    mail_dir = tmp_path / "mail"
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "EMAIL_URL": "", "HAVEN_TEST_EMAIL_DIR": str(mail_dir), "HAVEN_MEDIA_ROOT": str(tmp_path / "media"),
+           "DJANGO_SECRET_KEY": settings.SECRET_KEY}
+    # Tasks queued by the worker itself (dispatch -> send_reminder -> email) go to the default
+    # queue of the worker's settings, so it listens there too.
+    queue = f"test-reminders-{os.getpid()}-{time.monotonic_ns()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=2", "-Q", f"{queue},celery",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning"],
+        cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        monkeypatch.setattr(celery_app.conf, "task_always_eager", False)
+        monkeypatch.setattr(celery_app.conf, "task_default_queue", queue)
+        appointment = appointment_in(alice, carol, dt.timedelta(hours=3))
+        tasks.reminders_dispatch.delay()
+        tasks.reminders_dispatch.delay()  # two schedulers, or a beat that fired twice
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            n = Notification.objects.filter(recipient=alice, kind="appointment.reminder").first()
+            if n is not None and n.emailed_at is not None:
+                break
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.3)
+        else:
+            pytest.fail("the worker did not send the reminder within 90 s")
+        time.sleep(2)  # anything duplicated would have arrived by now
+        assert AppointmentReminder.objects.filter(appointment=appointment).count() == 1
+        assert AppointmentReminder.objects.get(appointment=appointment).status == R.Status.SENT
+        sent = "".join(p.read_text() for p in mail_dir.glob("*.log"))
+        assert sent.count("To: alice@example.com") == 1
+        assert "Content-Type: text/calendar" in sent and 'method="REQUEST"' in sent
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

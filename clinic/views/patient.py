@@ -375,7 +375,8 @@ def _reschedule_slots(appointment, after: dt.date | None = None) -> tuple[list[d
     later = None
     if len(slots) > len(shown) and shown:
         later = timezone.localtime(shown[-1].start).date() + dt.timedelta(days=1)
-    return [{"value": s.start.isoformat(), "label": _when(s.start)} for s in shown], later
+    return [{"value": s.start.isoformat(), "label": _when(s.start), "day": timezone.localtime(s.start).date(),
+             "time": f"{timezone.localtime(s.start):%H:%M}"} for s in shown], later
 
 
 def _timeline(appointment, side) -> list[dict]:
@@ -430,7 +431,7 @@ def _render_detail(request, appointment, *, cancel_form=None, reschedule_form=No
                       and appointment.type != AppointmentType.REGULAR),
         "timeline": _timeline(appointment, side),
         "cancel_form": cancel_form or CancelForm(),
-        "reschedule_form": reschedule_form or RescheduleForm(slots=slots),
+        "reschedule_form": reschedule_form or RescheduleForm(),
         "reschedule_slots": slots, "reschedule_after": after,
         "reschedule_later_url": (f"{reverse('appointment_detail', args=[appointment.pk])}?after={later.isoformat()}"
                                  "#reschedule") if later else None,
@@ -517,8 +518,6 @@ def appointment_reschedule(request, appointment_id):
         else:
             messages.success(request, _("The appointment was moved to %(when)s.") % {"when": _when(start)})
             return redirect("appointment_detail", appointment.pk)
-    slots, _later = _reschedule_slots(appointment) if appointment.doctor_id else ([], None)
-    form.fields["start"].widget.choices = [(s["value"], s["label"]) for s in slots]
     return _render_detail(request, appointment, reschedule_form=form, status=400)
 
 
