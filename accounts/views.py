@@ -134,7 +134,10 @@ def dashboard(request):
         context.update(membership=membership, hospital=membership.hospital,
                        staff=membership.hospital.staff.select_related("user"))
         return render(request, "dashboards/hospital.html", context)
+    from clinic.views.patient import patient_dashboard_context
+
     context["relations"] = user.patient_relations.select_related("patient").order_by("patient__name")
+    context.update(patient_dashboard_context(user))
     return render(request, "dashboards/patient.html", context)
 
 

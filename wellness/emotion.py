@@ -30,9 +30,12 @@ import threading
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:  # numpy is imported on first use: importing this module stays cheap
+    import numpy as np
 
 EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
@@ -63,6 +66,7 @@ class ImageError(ValueError):
     """The bytes are not an acceptable image (undecodable, empty or too large)."""
 
 
+# for comparisons; analysis returns a fresh instance each time
 NO_FACE = EmotionResult(face_detected=False, dominant=None, confidence=None, scores={})
 
 
@@ -118,23 +122,61 @@ def ensure_weights(home: Path | str | None = None) -> Path:
 
 
 def _deepface():
-    """Import deepface configured for offline ONNX inference (once per process)."""
+    """Import deepface configured for offline ONNX inference."""
     home = weights_home()
-    ensure_weights(home)  # a stat() when the graph is there; deepface must never miss it
-    # read by deepface at import (engine) and on every weight lookup (home)
+    ensure_weights(home)  # a stat() once checked; deepface must never miss the graph
+    # read by deepface at import (engine, log level) and on every weight lookup (home)
     os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx"
     os.environ["DEEPFACE_HOME"] = str(home)
+    os.environ.setdefault("DEEPFACE_LOG_LEVEL", "30")  # it prints INFO lines to stdout otherwise
     # deepface calls warnings.filterwarnings("ignore") at import, which would silence every
     # warning in the process; catch_warnings restores the filters afterwards.
     with warnings.catch_warnings():
         from deepface import DeepFace
-        from deepface.commons import backend_utils
+        from deepface.commons import backend_utils, weight_utils
     if backend_utils.get_backend_engine() != backend_utils.ONNX:
         raise RuntimeError(
             "deepface was imported elsewhere before DEEPFACE_BACKEND_ENGINE=onnx was set; "
-            f"it runs on {backend_utils.get_backend_engine()}, which may download weights"
+            f"it runs on {backend_utils.get_backend_engine()}, which would download weights"
         )
+    if not getattr(weight_utils, "_haven_offline", False):
+        _check_cascades()
+        weight_utils.download_weights_if_necessary = _offline_weights(
+            weight_utils.download_weights_if_necessary
+        )
+        weight_utils._haven_offline = True
     return DeepFace
+
+
+def _check_cascades() -> None:
+    """deepface's opencv detector downloads its Haar cascades when cv2 does not ship them."""
+    import cv2
+
+    data = Path(cv2.__file__).parent / "data"
+    missing = [
+        name
+        for name in ("haarcascade_frontalface_default.xml", "haarcascade_eye.xml")
+        if not (data / name).is_file()
+    ]
+    if missing or not hasattr(cv2, "CascadeClassifier"):
+        raise RuntimeError(
+            f"opencv {cv2.__version__} lacks {missing or 'CascadeClassifier'}; "
+            "install opencv-contrib-python-headless<5 (see requirements.txt)"
+        )
+
+
+def _offline_weights(original):
+    """deepface's weight lookup, minus the download: a missing file is an error, not a fetch."""
+
+    def lookup(file_name, source_url, compress_type=None):
+        from deepface.commons import folder_utils
+
+        target = Path(folder_utils.get_deepface_home()) / ".deepface" / "weights" / file_name
+        if not target.is_file():
+            raise RuntimeError(f"deepface wanted to download {file_name}; Haven runs offline")
+        return original(file_name=file_name, source_url=source_url, compress_type=compress_type)
+
+    return lookup
 
 
 # --------------------------------------------------------------------------- images
@@ -145,6 +187,8 @@ def decode_image(image_bytes: bytes) -> np.ndarray:
 
     Raises ImageError (a ValueError) for anything that is not a decodable image or is too large.
     """
+    import numpy as np
+
     if not isinstance(image_bytes, (bytes, bytearray, memoryview)):
         raise TypeError(f"image_bytes must be bytes, not {type(image_bytes).__name__}")
     data = bytes(image_bytes)
@@ -167,7 +211,9 @@ def decode_image(image_bytes: bytes) -> np.ndarray:
             rgb = np.asarray(img, dtype=np.uint8)
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError
+    ) as exc:
         raise ImageError(f"not a decodable image: {exc}") from exc
     return np.ascontiguousarray(rgb[:, :, ::-1])  # RGB -> BGR
 
@@ -189,14 +235,18 @@ def _analyze_bgr(bgr: np.ndarray) -> EmotionResult:
                 silent=True,
             )
         except FaceNotDetected:
-            return NO_FACE
+            return _no_face()
     faces = [f for f in faces if f.get("emotion")]
     if not faces:
-        return NO_FACE
+        return _no_face()
     # a webcam snapshot is about one person: the largest face
     face = max(faces, key=lambda f: f["region"]["w"] * f["region"]["h"])
     scores = {label: float(face["emotion"][label]) / 100.0 for label in EMOTION_LABELS}
     return _result(scores)
+
+
+def _no_face() -> EmotionResult:
+    return EmotionResult(face_detected=False, dominant=None, confidence=None, scores={})
 
 
 def _result(scores: dict[str, float]) -> EmotionResult:
@@ -226,7 +276,7 @@ def analyze_frames(frames: list[bytes]) -> EmotionResult:
     images = [decode_image(frame) for frame in frames]  # reject bad input before any inference
     results = [r for r in (_analyze_bgr(img) for img in images) if r.face_detected]
     if not results:
-        return NO_FACE
+        return _no_face()
     averaged = {
         label: sum(r.scores[label] for r in results) / len(results) for label in EMOTION_LABELS
     }

@@ -339,7 +339,6 @@ def appointment_list(request):
     query.pop("page", None)
     return render(request, "clinic/appointments/list.html", {
         "form": form, "page": page, "when": when, "query": query.urlencode(),
-        "managed_ids": set(selectors.patient_ids_managed_by(request.user).values_list("patient_id", flat=True)),
         "tz_name": timezone.get_current_timezone_name(),
     })
 

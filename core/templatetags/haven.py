@@ -13,3 +13,17 @@ def age(date_of_birth: dt.date | None) -> int | str:
         return ""
     today = timezone.localdate()
     return today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
+
+
+@register.filter
+def language_names(codes) -> str:
+    """["en", "es"] → "English, Spanish" in the viewer's language (unknown codes shown as given)."""
+    from django.utils.translation import get_language_info
+
+    names = []
+    for code in codes or []:
+        try:
+            names.append(get_language_info(code)["name_translated"])
+        except KeyError:
+            names.append(code)
+    return ", ".join(str(n) for n in names)

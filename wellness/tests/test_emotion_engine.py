@@ -114,7 +114,8 @@ def _coffee_like() -> bytes:
     img = np.zeros((240, 320, 3))
     for _ in range(12):
         cx, cy, s = rng.uniform(0, 320), rng.uniform(0, 240), rng.uniform(10, 60)
-        img += rng.uniform(0, 255, 3) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * s * s))[..., None]
+        blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * s * s))
+        img += rng.uniform(0, 255, 3) * blob[..., None]
     img += rng.normal(0, 12, img.shape)
     return _encode(np.clip(img, 0, 255), "JPEG")
 
@@ -223,7 +224,9 @@ def test_smiling_face_is_detected_and_read_as_happy(no_network):
 def test_picture_without_a_face_is_a_normal_result(picture, no_network):
     result = emotion.analyze_frame(picture())
     assert result == emotion.EmotionResult(False, None, None, {})
-    assert result.to_dict() == {"face_detected": False, "dominant": None, "confidence": None, "scores": {}}
+    assert result.to_dict() == {
+        "face_detected": False, "dominant": None, "confidence": None, "scores": {}
+    }
 
 
 @pytest.mark.parametrize(
@@ -333,3 +336,14 @@ def test_cold_process_analyzes_offline_with_only_the_built_graph(tmp_path):
     assert sorted(p.name for p in weights.iterdir()) == ["facial_expression_model_weights.onnx"]
     assert not (tmp_path / "user-home" / ".deepface").exists()
     print(f"cold start incl. graph build + first analysis: {report['cold_s']:.2f}s")
+
+
+def test_deepface_weight_downloads_are_disabled(no_network):
+    emotion.analyze_frame(_gradient())
+    from deepface.commons import weight_utils
+
+    with pytest.raises(RuntimeError, match="runs offline"):
+        weight_utils.download_weights_if_necessary(
+            file_name="age_model_weights.onnx", source_url="https://example.invalid/age.onnx"
+        )
+    assert not no_network
