@@ -10,7 +10,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed-stamp
 REQUIREMENTS := $(wildcard requirements*.txt)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install worker beat migrate clean-venv
 .DELETE_ON_ERROR:

@@ -17,9 +17,20 @@ def navigation(request):
                                "current": True}]}
     items = [(_("Dashboard"), reverse("dashboard"))]
     if user.is_admin:
-        items.append((_("Django admin"), reverse("admin:index")))
-    if user.is_hospital_staff:
-        items.append((_("Staff"), reverse("hospital_staff")))
-    items += [(_("Profile"), reverse("profile")), (_("Security"), reverse("two_factor_manage"))]
+        items += [(_("Appointments"), reverse("appointment_list")), (_("Django admin"), reverse("admin:index"))]
+    elif user.is_doctor:
+        items += [(_("Appointments"), reverse("appointment_list")), (_("Patients"), reverse("doctor_patients")),
+                  (_("Schedule"), reverse("doctor_schedule"))]
+    elif user.is_hospital_staff:
+        items += [(_("Appointments"), reverse("hospital_appointments")), (_("Doctors"), reverse("hospital_doctors")),
+                  (_("Patients"), reverse("hospital_patients")), (_("Staff"), reverse("hospital_staff"))]
+    else:
+        items += [(_("Find a doctor"), reverse("doctor_search")), (_("Appointments"), reverse("appointment_list")),
+                  (_("Family"), reverse("family"))]
     current = request.path
-    return {"nav_items": [{"label": label, "url": url, "current": current == url} for label, url in items]}
+    nav = [{"label": label, "url": url, "current": current == url or (url != "/dashboard/" and current.startswith(url))}
+           for label, url in items]
+    # The emergency count polls only for verified doctors (a doctor still on the 2FA page would
+    # otherwise have the verify page pasted into the badge).
+    verified = getattr(user, "is_verified", None)  # set by django-otp's middleware
+    return {"nav_items": nav, "emergency_badge": user.is_doctor and verified is not None and verified()}

@@ -126,13 +126,17 @@ def dashboard(request):
         context["pending"] = selectors.pending_approval_counts()
         return render(request, "dashboards/admin.html", context)
     if user.is_doctor:
-        context["profile"] = getattr(user, "doctor_profile", None)
-        context["availability"] = context["profile"].availability.select_related("hospital") if context["profile"] else []
+        from clinic.views.doctor import doctor_dashboard_context
+
+        context.update(doctor_dashboard_context(user))
         return render(request, "dashboards/doctor.html", context)
     if user.is_hospital_staff:
+        from clinic.views.hospital import hospital_dashboard_context
+
         membership = user.hospital_staff
         context.update(membership=membership, hospital=membership.hospital,
                        staff=membership.hospital.staff.select_related("user"))
+        context.update(hospital_dashboard_context(user))
         return render(request, "dashboards/hospital.html", context)
     from clinic.views.patient import patient_dashboard_context
 

@@ -7,6 +7,7 @@ AWS_STORAGE_BUCKET_NAME, EMAIL_URL turns on each production part; nothing else c
 
 import base64
 import hashlib
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -139,6 +140,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker ---------------------------------------------
 REDIS_URL = secret("REDIS_URL", default="")
+if REDIS_URL and env.str("PYTEST_XDIST_WORKER", default=""):
+    # Parallel test workers (gw0, gw1, ...) each get their own Redis database, so one worker's
+    # cache flush never hits another's test.
+    REDIS_URL = re.sub(r"/\d*$", "", REDIS_URL) + f"/{int(env.str('PYTEST_XDIST_WORKER')[2:]) + 1}"
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
@@ -346,5 +351,10 @@ LOGGING = {
 APPOINTMENT_CANCEL_CUTOFF_HOURS = env.int("APPOINTMENT_CANCEL_CUTOFF_HOURS", default=12)
 # An emergency request nobody accepted within this many minutes is escalated.
 EMERGENCY_ESCALATION_MINUTES = env.int("EMERGENCY_ESCALATION_MINUTES", default=10)
+
+# --- Wellness --------------------------------------------------------------------------------------
+# deepface's home: the emotion graph built by scripts/build_emotion_model.py lives in
+# <dir>/.deepface/weights/ and nothing is ever downloaded.
+EMOTION_WEIGHTS_DIR = Path(env.str("EMOTION_WEIGHTS_DIR", default=str(VAR_DIR / "deepface")))
 
 HAVEN_VERSION = "0.1.0"

@@ -167,8 +167,8 @@ def test_doctor_applies_admin_approves_doctor_enrols_totp(page, new_context, liv
     expect(doctor).to_have_url(_path_is(live_server, "/dashboard/"))
     expect(doctor.get_by_role("heading", level=1)).to_have_text(f"Dr. {DOCTOR['name']}")
     week = doctor.locator(".card").filter(has=doctor.get_by_role("heading", name="Weekly availability"))
-    monday = week.get_by_role("row").filter(has_text="Monday")
-    expect(monday).to_have_count(1)
+    expect(week.locator("dt", has_text="Monday")).to_have_count(1)
+    monday = week.locator("dt:has-text('Monday') + dd")
     expect(monday).to_contain_text("09:00–12:00")
 
 
