@@ -195,3 +195,28 @@ class StaffInvitation(BaseModel):
     @property
     def is_open(self):
         return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class ConsentKind(models.TextChoices):
+    EMOTION_CAPTURE = "emotion_capture", _("Face-based emotion snapshots")
+    EMOTION_IMAGES = "emotion_images", _("Keeping the snapshot images")
+
+
+class ConsentRecord(BaseModel):
+    """Append-only history of a user's consents; the latest record per kind is the current state."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
+    granted = models.BooleanField()
+    text_version = models.CharField(max_length=20, default="2026-11",
+                                    help_text=_("Version of the consent text the user saw."))
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "kind", "-created_at"])]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError("Consent records are append-only.")
+        super().save(*args, **kwargs)

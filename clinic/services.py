@@ -10,7 +10,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -291,6 +291,12 @@ def _save_booking(appointment: Appointment):
         with transaction.atomic():
             appointment.save()
     except IntegrityError as exc:
+        raise SlotTaken(_("This slot was just taken. Please choose another time.")) from exc
+    except OperationalError as exc:
+        # Concurrent overlapping inserts checking the Postgres exclusion constraints can deadlock;
+        # the one Postgres aborts lost the race (the patient side is not serialised by a row lock).
+        if getattr(exc.__cause__, "sqlstate", None) != "40P01":
+            raise
         raise SlotTaken(_("This slot was just taken. Please choose another time.")) from exc
 
 
