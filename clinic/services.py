@@ -485,7 +485,8 @@ def appointment_reschedule(*, actor: User, appointment: Appointment, start: dt.d
             appointment.save(update_fields=["start", "end", "status", "updated_at"])
     except IntegrityError as exc:
         raise SlotTaken(_("This slot was just taken. Please choose another time.")) from exc
-    appointment.reminders.filter(status="pending").delete()
+    # New time, new reminders: sent ones were for the old time (their history stays in the events).
+    appointment.reminders.all().delete()
     _event(appointment, Kind.RESCHEDULED, actor, reason=reason.strip(),
            previous_start=old_start.isoformat(), previous_end=old_end.isoformat(), start=slot.start.isoformat())
     audit_record(action="appointment.rescheduled", actor=actor, target=appointment, reason=reason)

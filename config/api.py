@@ -85,3 +85,15 @@ api.add_router("/doctors", doctors_router)
 api.add_router("/patients", patients_router)
 api.add_router("/mappings", mappings_router)
 api.add_router("/appointments", appointments_router)
+
+from wellness.api_emotion import emotion_router  # noqa: E402
+
+api.add_router("", emotion_router)  # absolute paths: /auth/face-capture, /patients/{id}/emotions
+
+from wellness.api import wellness_router  # noqa: E402
+
+api.add_router("/patients", wellness_router)
+
+from wellness.api_doctor import router as wellness_risk_router  # noqa: E402
+
+api.add_router("", wellness_risk_router)

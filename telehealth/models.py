@@ -25,6 +25,7 @@ class Notification(BaseModel):
         EMERGENCY = "emergency.requested", _("Emergency request")
         EMERGENCY_ACCEPTED = "emergency.accepted", _("Emergency accepted")
         EMERGENCY_ESCALATED = "emergency.escalated", _("Emergency escalated")
+        WELLNESS_REMINDER = "wellness.reminder", _("Wellness check-in reminder")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)

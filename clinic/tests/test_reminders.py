@@ -180,6 +180,27 @@ def test_emergencies_are_not_reminded(alice, carol, run_on_commit):
     assert not AppointmentReminder.objects.exists()
 
 
+def test_a_moved_appointment_is_reminded_again_for_its_new_time(alice, carol, run_on_commit):
+    from clinic import scheduling, services
+    from telehealth.tests.helpers import open_all_week
+
+    open_all_week(carol, start=dt.time(0, 0), end=dt.time(23, 30))
+    start = (timezone.now() + dt.timedelta(hours=3)).replace(second=0, microsecond=0)
+    start = start.replace(minute=0 if start.minute < 30 else 30)
+    appointment = Appointment.objects.create(patient=alice.patient_record, doctor=carol.doctor_profile,
+                                             type="remote", start=start, end=start + dt.timedelta(minutes=30),
+                                             status="confirmed")
+    run_on_commit(tasks.reminders_dispatch.delay)
+    assert len(reminder_mails()) == 1
+    new_start = scheduling.free_slots(carol.doctor_profile, start + dt.timedelta(hours=2),
+                                      start + dt.timedelta(hours=6))[0].start
+    run_on_commit(services.appointment_reschedule, actor=carol, appointment=appointment, start=new_start)
+    mail.outbox.clear()
+    run_on_commit(tasks.reminders_dispatch.delay)
+    [message] = reminder_mails()
+    assert only_calendar(message)["events"][0]["DTSTART"] == new_start
+
+
 def test_beat_runs_the_periodic_tasks_every_minute():
     schedule = settings.CELERY_BEAT_SCHEDULE
     names = {entry["task"] for entry in schedule.values()}

@@ -23,6 +23,7 @@ from clinic import scheduling, selectors, services
 from clinic.forms_doctor import ExceptionForm, SearchForm, WindowFormSet
 from clinic.models import AppointmentStatus, DoctorProfile
 from core.errors import Conflict, DomainError, NotFound
+from wellness import risk
 
 PAGE_SIZE = 25
 
@@ -68,7 +69,18 @@ def doctor_dashboard_context(user) -> dict:
         if day in by_day:
             by_day[day].append(appointment)
     requests = list(selectors.doctor_requests_to_confirm(fetched_by=user, doctor=doctor, now=now)[:11])
+    # Wellness triage: four queries and one audit row whatever the number of patients.
+    ranking = [row for row in risk.stress_ranking(fetched_by=user, doctor=doctor, month=today.replace(day=1))
+               if row.avg_stress is not None]
+    audit_record(action="risk.viewed", actor=user, page="dashboard")
     return {
+        "stress_ranking": ranking[:5],
+        "stress_ranking_count": len(ranking),
+        "stress_month": today.replace(day=1),
+        "flagged": list(risk.live_flags(doctor=doctor)[:8]),
+        "follow_ups": list(risk.follow_ups_open(doctor=doctor, due_by=today + dt.timedelta(days=3))[:8]),
+        "high_risk_ids": risk.high_risk_patient_ids(doctor=doctor),
+        "rule_labels": risk.RULE_LABELS,
         "profile": doctor,
         "availability": list(doctor.availability.select_related("hospital")),
         "tz_name": zone.key,
@@ -289,6 +301,7 @@ def doctor_patients(request):
     form = SearchForm(request.GET or None)
     search = form.cleaned_data["q"].strip() if form.is_valid() else ""
     patients = selectors.care_team_patients(fetched_by=request.user, doctor=doctor, search=search)
+    patients = risk.annotate_high_risk(patients)
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "clinic/doctor/patients.html", {"form": form, "page": page, "search": search,
                                                             "tz_name": scheduling.doctor_zone(doctor).key})
@@ -302,6 +315,14 @@ def doctor_patient_detail(request, patient_id):
         patient = selectors.patient_get(fetched_by=request.user, patient_id=patient_id)
     except NotFound as exc:
         raise Http404 from exc
+    return patient_detail_page(request, patient)
+
+
+def patient_detail_page(request, patient, *, raise_form=None, status=200):
+    """The doctor's patient page (call after ``patient_get``); the wellness views re-render it with
+    the errors of the "mark high-risk" form."""
+    from wellness.views_doctor import patient_wellness_context
+
     audit_record(action="patient.viewed", actor=request.user, target=patient, request=request, page="doctor")
     history = selectors.patient_appointment_history(fetched_by=request.user, patient=patient)
     page = Paginator(history, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -310,7 +331,8 @@ def doctor_patient_detail(request, patient_id):
         "hospitals": selectors.hospitals_directory().filter(patient_links__patient=patient),
         "care_team": selectors.doctors_directory().filter(care_links__patient=patient),
         "tz_name": request.user.timezone,
-    })
+        **patient_wellness_context(request, patient, raise_form=raise_form),
+    }, status=status)
 
 
 urlpatterns = [

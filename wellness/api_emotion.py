@@ -1,0 +1,89 @@
+"""/api/v1 for consented emotion snapshots (mounted at the API root: its paths are absolute).
+
+POST /auth/face-capture            multipart ``frames`` (1–5 JPEG/PNG, ≤ 2 MB each) -> 202 {job_id}
+GET  /auth/face-capture/{job_id}   status and result (the person who captured it; others 404)
+GET  /patients/{id}/emotions       snapshot history (patient, family, care team, admins; audited)
+DELETE /patients/{id}/emotions     erase everything (the patient's own account only) -> 204
+
+Every result carries ``label``: an automated estimate, not a diagnosis.
+"""
+
+import datetime as dt
+from uuid import UUID
+
+from ninja import File, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from wellness import snapshots
+
+emotion_router = Router()
+
+
+class FaceCaptureJob(Schema):
+    job_id: UUID
+    status: str
+
+
+class EmotionSnapshotOut(Schema):
+    job_id: UUID
+    status: str
+    captured_at: dt.datetime
+    face_detected: bool | None
+    dominant_emotion: str | None
+    confidence: float | None
+    scores: dict[str, float]
+    error: str
+    label: str
+
+    @staticmethod
+    def resolve_job_id(obj):
+        return obj.pk
+
+    @staticmethod
+    def resolve_captured_at(obj):
+        return obj.created_at
+
+    @staticmethod
+    def resolve_dominant_emotion(obj):
+        return obj.dominant_emotion or None
+
+    @staticmethod
+    def resolve_scores(obj):
+        return obj.emotion_vector or {}
+
+    @staticmethod
+    def resolve_label(obj):
+        return str(snapshots.AI_LABEL)
+
+
+@emotion_router.post("/auth/face-capture", response={202: FaceCaptureJob}, tags=["emotions"],
+                     summary="Send 1–5 webcam frames of yourself for emotion analysis (needs your consent)")
+def face_capture(request, frames: list[UploadedFile] | None = File(None)):
+    # optional here so that "no frames" is reported by the service, on the ``frames`` field
+    snapshot = snapshots.emotion_capture(user=request.auth, frames=frames or [], request=request)
+    return Status(202, {"job_id": snapshot.pk, "status": snapshot.status})
+
+
+@emotion_router.get("/auth/face-capture/{uuid:job_id}", response=EmotionSnapshotOut, tags=["emotions"],
+                    summary="The status and result of one of your captures")
+def face_capture_result(request, job_id: UUID):
+    return snapshots.emotion_snapshot_get_own(fetched_by=request.auth, snapshot_id=job_id)
+
+
+@emotion_router.get("/patients/{uuid:patient_id}/emotions", response=list[EmotionSnapshotOut], tags=["emotions"],
+                    summary="A patient's emotion snapshot history (newest first)")
+@paginate(LimitOffsetPagination, max_limit=100)
+def patient_emotions(request, patient_id: UUID):
+    patient, history = snapshots.emotion_snapshots_of(fetched_by=request.auth, patient_id=patient_id)
+    snapshots.emotion_history_viewed(actor=request.auth, patient=patient, request=request, via="api")
+    return history
+
+
+@emotion_router.delete("/patients/{uuid:patient_id}/emotions", response={204: None}, tags=["emotions"],
+                       summary="Erase all of your emotion snapshots and pictures (the patient only)")
+def patient_emotions_erase(request, patient_id: UUID):
+    patient, _history = snapshots.emotion_snapshots_of(fetched_by=request.auth, patient_id=patient_id)
+    snapshots.emotion_data_erase(user=request.auth, patient=patient, request=request)
+    return Status(204, None)
+
