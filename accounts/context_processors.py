@@ -32,5 +32,8 @@ def navigation(request):
            for label, url in items]
     # The emergency count polls only for verified doctors (a doctor still on the 2FA page would
     # otherwise have the verify page pasted into the badge).
+    from telehealth.selectors import unread_count
+
     verified = getattr(user, "is_verified", None)  # set by django-otp's middleware
-    return {"nav_items": nav, "emergency_badge": user.is_doctor and verified is not None and verified()}
+    return {"nav_items": nav, "emergency_badge": user.is_doctor and verified is not None and verified(),
+            "unread_notifications": unread_count(user)}

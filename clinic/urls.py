@@ -4,4 +4,5 @@ urlpatterns = [
     path("", include("clinic.views.patient")),
     path("", include("clinic.views.doctor")),
     path("", include("clinic.views.hospital")),
+    path("", include("clinic.views.calendar")),
 ]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("clinic.urls")),
+    path("", include("telehealth.urls")),
 ]
 
 admin.site.site_header = "Haven administration"

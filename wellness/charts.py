@@ -32,9 +32,9 @@ MONTHS = 12
 TREND_THRESHOLD = 0.10
 
 # SVG geometry (user units). Narrow on purpose: on a 390 px phone the chart is drawn ~1:1, so the
-# 11-unit labels stay ~11 px; on a desktop card it scales up.
+# 12-unit labels stay ~12 px; on a desktop card it scales up.
 WIDTH, HEIGHT = 360, 200
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 34, 12, 14, 30
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 34, 14, 14, 30
 INK, MUTED, GRID, LINE, AVG, BAR = "#1d2a2e", "#5b6b70", "#dfe4e1", "#2f6f6a", "#b5542f", "#7fb3ad"
 
 
@@ -205,7 +205,7 @@ def render_svg(*, chart_id: str, title: str, desc: str, labels: list[str], value
     t_id, d_id = f"{chart_id}-title", f"{chart_id}-desc"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" viewBox="0 0 {WIDTH} {HEIGHT}" '
            f'width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-labelledby="{t_id} {d_id}" '
-           f'font-family="system-ui, sans-serif" font-size="11">',
+           f'font-family="system-ui, sans-serif" font-size="12">',
            f'<title id="{t_id}">{escape(title)}</title>',
            f'<desc id="{d_id}">{escape(desc)}</desc>']
     # Grid and y-axis labels.

@@ -12,6 +12,11 @@ from wellness.models import Habit
 SCALE = [(i, str(i)) for i in range(1, 11)]
 
 
+def _number(value: Decimal) -> str:
+    """30.0 -> "30", 7.5 -> "7.5"."""
+    return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+
+
 def stepper_input(attrs):
     """A number input; the template puts − and + buttons around it (typing works without JS)."""
     return forms.NumberInput(attrs={"class": "stepper-input", **attrs})
@@ -58,7 +63,7 @@ class CheckInForm(AccessibleErrorsMixin, forms.Form):
                 label = f"{habit.name} ({habit.unit})" if habit.unit else habit.name
                 self.fields[name] = forms.DecimalField(
                     label=label, required=False, min_value=0, max_value=Decimal("99999.9"), decimal_places=1,
-                    help_text=(_("Daily target: %(target)s") % {"target": f"{habit.target:g}"})
+                    help_text=(_("Daily target: %(target)s") % {"target": _number(habit.target)})
                     if habit.target is not None else "",
                     widget=stepper_input({"step": "1", "min": "0", "inputmode": "decimal"}))
 

@@ -46,7 +46,8 @@ def _today(patient: Patient, actor) -> dt.date:
     return selectors.patient_today(patient, actor)
 
 
-def _check_editable(day: dt.date, today: dt.date, field: str = "date") -> None:
+def check_editable_day(day: dt.date, today: dt.date, field: str = "date") -> None:
+    """Refuse future days and locked ones (older than yesterday), naming ``field``."""
     if day > today:
         raise ValidationError({field: [_("%(day)s is in the future: you can log only today or yesterday.")
                                        % {"day": day.isoformat()}]})
@@ -174,7 +175,7 @@ def wellness_entry_save(*, actor, patient: Patient, date: dt.date, data: dict,
     zone). Only the fields in ``data`` change; ``habit_values`` is {habit id: bool or number}.
     The returned entry carries ``was_created``."""
     _require_writer(actor, patient)
-    _check_editable(date, _today(patient, actor))
+    check_editable_day(date, _today(patient, actor))
     entry = WellnessEntry.objects.select_for_update().filter(patient=patient, date=date).first()
     creating = entry is None
     clean = _clean_entry_data(data, creating=creating)
@@ -391,7 +392,7 @@ def task_carry_over(*, actor, patient: Patient, from_date: dt.date | None = None
 def review_save(*, actor, patient: Patient, date: dt.date, reflection: str) -> DailyReview:
     """The night review's reflection (today or yesterday); saving it counts for the review streak."""
     _require_writer(actor, patient)
-    _check_editable(date, _today(patient, actor))
+    check_editable_day(date, _today(patient, actor))
     reflection = (reflection or "").strip()
     if len(reflection) > NOTES_MAX:
         raise ValidationError({"reflection": [_("Keep the reflection under %(max)d characters.") % {"max": NOTES_MAX}]})

@@ -125,7 +125,7 @@ def own_patient_of(user: User) -> Patient:
     """The signed-in person's own patient record (never a relative's): 404 when there is none."""
     patient = Patient.objects.filter(user=user).first() if user.is_authenticated and user.is_active else None
     if patient is None:
-        raise NotFound(_("Emotion snapshots are for patients, of themselves."))
+        raise NotFound(_("Only a patient's own account can take or erase emotion snapshots."))
     return patient
 
 
@@ -266,7 +266,7 @@ def emotion_data_erase(*, user: User, patient: Patient | None = None, request=No
     own = own_patient_or_none(user)
     patient = patient or own
     if patient is None:
-        raise NotFound(_("Emotion snapshots are for patients, of themselves."))
+        raise NotFound(_("Only a patient's own account can take or erase emotion snapshots."))
     if own is None or own.pk != patient.pk:
         raise PermissionDenied(_("Only the patient can erase their emotion data."))
     with transaction.atomic():

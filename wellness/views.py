@@ -115,6 +115,13 @@ def wellness_day_save(request, day):
     day = _parse_day(day)
     today = selectors.patient_today(patient, request.user)
     prefix = "today" if day == today else "yesterday"
+    try:
+        services.check_editable_day(day, today)
+    except ValidationError as exc:  # only today and yesterday have forms on the page
+        messages.error(request, " ".join(exc.messages))
+        context = _base_context(request, patient, "page:today")
+        context.update(_today_context(request, patient))
+        return render(request, "wellness/today.html", context, status=422)
     habits = list(selectors.habits_of(patient=patient))
     form = CheckInForm(request.POST, prefix=prefix, habits=habits)
     if form.is_valid():

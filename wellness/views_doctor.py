@@ -52,10 +52,17 @@ def patient_wellness_context(request, patient, *, raise_form=None) -> dict:
         days = int(request.GET.get("days", 30))
     except ValueError:
         days = 30
-    flags = list(risk.risk_flags_of(fetched_by=request.user, patient=patient))
+    try:
+        flags = list(risk.risk_flags_of(fetched_by=request.user, patient=patient))
+        can_triage = True
+    except NotFound:
+        # A doctor may open the page of a relative they act for as family: no triage there.
+        flags, can_triage = [], False
     return {
-        "flags_live": [f for f in flags if f.status in risk.LIVE],
+        # Open flags first (they are the decisions), then suggestions waiting for one.
+        "flags_live": sorted((f for f in flags if f.status in risk.LIVE), key=lambda f: f.status != risk.Status.OPEN),
         "flags_closed": [f for f in flags if f.status not in risk.LIVE],
+        "can_triage": can_triage,
         "is_high_risk": any(f.status == risk.Status.OPEN for f in flags),
         "has_doctor_flag": any(f.status == risk.Status.OPEN and not f.rule for f in flags),
         "raise_form": raise_form or RiskFlagRaiseForm(),

@@ -7,10 +7,16 @@ register = template.Library()
 def wellness_quick_entry(context):
     """The dashboard's quick check-in card for the user's own record (else the first person they
     care for). Renders nothing for users who keep no tracker."""
+    from django.urls import NoReverseMatch, reverse
+
     from core.errors import NotFound
     from wellness import selectors
     from wellness.views import quick_entry_context
 
+    try:
+        reverse("wellness_quick_entry")
+    except NoReverseMatch:  # wellness.urls not mounted: no card rather than a broken dashboard
+        return {"qe_patient": None}
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

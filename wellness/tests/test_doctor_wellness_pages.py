@@ -265,3 +265,15 @@ def test_patient_page_queries_are_bounded(carol, care, django_assert_max_num_que
     client.get(f"/doctor/patients/{care.pk}/")
     with django_assert_max_num_queries(35):
         assert client.get(f"/doctor/patients/{care.pk}/?period=monthly").status_code == 200
+
+
+def test_a_doctor_opening_a_relatives_record_gets_no_triage(carol, bob):
+    from clinic.models import UserPatientRelation
+
+    UserPatientRelation.objects.create(user=carol, patient=bob.patient_record, relation="spouse")
+    response = get(carol, f"/doctor/patients/{bob.patient_record.pk}/")
+    assert response.status_code == 200
+    assert 'id="risk"' not in response.content.decode()
+    flag_post = as_user(carol).post(f"/doctor/patients/{bob.patient_record.pk}/risk/flag/",
+                                    {"reason": "x", "follow_up": "call"})
+    assert flag_post.status_code == 404
