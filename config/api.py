@@ -29,7 +29,7 @@ def api_root(request):
 def _validation_detail(errors):
     detail = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form", "payload")]
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form", "file", "payload")]
         detail.append({"field": ".".join(loc) or None, "message": err.get("msg", "Invalid value."),
                        "type": err.get("type")})
     return detail

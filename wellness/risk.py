@@ -305,6 +305,12 @@ def stress_ranking(*, fetched_by, doctor: DoctorProfile, month: dt.date) -> list
     without entries last), each with ``avg_stress``, ``prev_avg_stress``, ``change``, ``entries``
     and ``high_risk``. One query whatever the number of patients. The doctor themself or admins."""
     doctor_for_ranking(fetched_by=fetched_by, doctor=doctor)
+    return ranking_rows(doctor=doctor, month=month)
+
+
+def ranking_rows(*, doctor: DoctorProfile, month: dt.date) -> list[Patient]:
+    """``stress_ranking`` without the access check, for callers that already resolved the viewer's
+    own approved doctor profile (the dashboard)."""
     start = month_start(month)
     end, prev = next_month(start), previous_month(start)
     this_month = Q(wellness_entries__date__gte=start, wellness_entries__date__lt=end)

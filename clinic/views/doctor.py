@@ -69,9 +69,10 @@ def doctor_dashboard_context(user) -> dict:
         if day in by_day:
             by_day[day].append(appointment)
     requests = list(selectors.doctor_requests_to_confirm(fetched_by=user, doctor=doctor, now=now)[:11])
-    # Wellness triage: four queries and one audit row whatever the number of patients.
-    ranking = [row for row in risk.stress_ranking(fetched_by=user, doctor=doctor, month=today.replace(day=1))
-               if row.avg_stress is not None]
+    # Wellness triage: three queries and one audit row whatever the number of patients. The
+    # ranking covers every care-team patient, so it also gives the "High risk" badges.
+    care_team = risk.ranking_rows(doctor=doctor, month=today.replace(day=1))
+    ranking = [row for row in care_team if row.avg_stress is not None]
     audit_record(action="risk.viewed", actor=user, page="dashboard")
     return {
         "stress_ranking": ranking[:5],
@@ -79,7 +80,7 @@ def doctor_dashboard_context(user) -> dict:
         "stress_month": today.replace(day=1),
         "flagged": list(risk.live_flags(doctor=doctor)[:8]),
         "follow_ups": list(risk.follow_ups_open(doctor=doctor, due_by=today + dt.timedelta(days=3))[:8]),
-        "high_risk_ids": risk.high_risk_patient_ids(doctor=doctor),
+        "high_risk_ids": {row.pk for row in care_team if row.high_risk},
         "rule_labels": risk.RULE_LABELS,
         "profile": doctor,
         "availability": list(doctor.availability.select_related("hospital")),

@@ -224,7 +224,7 @@ def test_dashboard_cards(carol, care):
     add_days(care, [(5, 7)] * 2)
     risk.risk_flag_raise(actor=carol, patient=care, reason="Hopeless on the call", follow_up="emergency_consult")
     html = get(carol, "/dashboard/").content.decode()
-    assert "High-risk patients" in html and "Hopeless on the call" in html
+    assert "Risk flags" in html and "Hopeless on the call" in html
     assert "Follow-ups due" in html and "due today" in html
     assert "Stress this month" in html and "7.0" in html
 
