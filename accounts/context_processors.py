@@ -25,8 +25,8 @@ def navigation(request):
         items += [(_("Appointments"), reverse("hospital_appointments")), (_("Doctors"), reverse("hospital_doctors")),
                   (_("Patients"), reverse("hospital_patients")), (_("Staff"), reverse("hospital_staff"))]
     else:
-        items += [(_("Find a doctor"), reverse("doctor_search")), (_("Appointments"), reverse("appointment_list")),
-                  (_("Family"), reverse("family"))]
+        items += [(_("Wellness"), reverse("wellness_today")), (_("Find a doctor"), reverse("doctor_search")),
+                  (_("Appointments"), reverse("appointment_list")), (_("Family"), reverse("family"))]
     current = request.path
     nav = [{"label": label, "url": url, "current": current == url or (url != "/dashboard/" and current.startswith(url))}
            for label, url in items]

@@ -176,6 +176,9 @@ CELERY_BEAT_SCHEDULE = {
     "clinic-emergencies-escalate-due": {
         "task": "clinic.tasks.emergencies_escalate_due", "schedule": timedelta(minutes=1), "options": {"expires": 55},
     },
+    "wellness-evening-reminders": {
+        "task": "wellness.tasks.evening_reminders", "schedule": timedelta(minutes=15), "options": {"expires": 14 * 60},
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("clinic.urls")),
     path("", include("telehealth.urls")),
+    path("", include("wellness.urls")),
     path("", include("wellness.urls_emotion")),
 ]
 

@@ -33,3 +33,6 @@ class HabitAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["name", "patient__name"]
     list_select_related = ["patient", "suggested_by__user"]
+
+
+from wellness import admin_emotion  # noqa: E402,F401  (aggregate-only emotion admin)

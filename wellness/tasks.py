@@ -10,3 +10,7 @@ def evening_reminders() -> int:
     from wellness.services import evening_reminders_send
 
     return evening_reminders_send()
+
+
+# Celery autodiscovers only tasks.py: register the other wellness task modules.
+from wellness import tasks_emotion, tasks_risk  # noqa: E402,F401
