@@ -20,7 +20,7 @@ def navigation(request):
         items += [(_("Appointments"), reverse("appointment_list")), (_("Django admin"), reverse("admin:index"))]
     elif user.is_doctor:
         items += [(_("Appointments"), reverse("appointment_list")), (_("Patients"), reverse("doctor_patients")),
-                  (_("Schedule"), reverse("doctor_schedule"))]
+                  (_("Risk"), reverse("doctor_risk")), (_("Schedule"), reverse("doctor_schedule"))]
     elif user.is_hospital_staff:
         items += [(_("Appointments"), reverse("hospital_appointments")), (_("Doctors"), reverse("hospital_doctors")),
                   (_("Patients"), reverse("hospital_patients")), (_("Staff"), reverse("hospital_staff"))]

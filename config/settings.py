@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -178,6 +179,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "wellness-evening-reminders": {
         "task": "wellness.tasks.evening_reminders", "schedule": timedelta(minutes=15), "options": {"expires": 14 * 60},
+    },
+    "wellness-risk-rules-evaluate": {
+        "task": "wellness.tasks_risk.risk_rules_evaluate", "schedule": crontab(hour=2, minute=15),
+        "options": {"expires": 3600},
     },
 }
 
@@ -356,6 +361,17 @@ APPOINTMENT_CANCEL_CUTOFF_HOURS = env.int("APPOINTMENT_CANCEL_CUTOFF_HOURS", def
 EMERGENCY_ESCALATION_MINUTES = env.int("EMERGENCY_ESCALATION_MINUTES", default=10)
 
 # --- Wellness --------------------------------------------------------------------------------------
+# Thresholds of the risk rules (rules only suggest flags; a clinician confirms or dismisses).
+WELLNESS_RISK = {
+    "low_mood_max": env.int("WELLNESS_LOW_MOOD_MAX", default=3),  # mood at or below this ...
+    "low_mood_days": env.int("WELLNESS_LOW_MOOD_DAYS", default=3),  # ... on this many consecutive days
+    "low_mood_recent_days": 7,
+    "stress_window_days": 14,  # stress rising over this window
+    "stress_min_entries": 5,
+    "stress_rising_per_day": 0.15,
+    "silence_days": env.int("WELLNESS_SILENCE_DAYS", default=7),  # no entry this long after a flag
+    "due_days": {"call": 1, "emergency_consult": 0, "send_resources": 3},
+}
 # deepface's home: the emotion graph built by scripts/build_emotion_model.py lives in
 # <dir>/.deepface/weights/ and nothing is ever downloaded.
 EMOTION_WEIGHTS_DIR = Path(env.str("EMOTION_WEIGHTS_DIR", default=str(VAR_DIR / "deepface")))

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("telehealth.urls")),
     path("", include("wellness.urls")),
     path("", include("wellness.urls_emotion")),
+    path("", include("wellness.urls_doctor")),
 ]
 
 admin.site.site_header = "Haven administration"
