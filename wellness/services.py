@@ -374,8 +374,9 @@ def task_carry_over(*, actor, patient: Patient, from_date: dt.date | None = None
     if from_date is not None and from_date >= today:
         raise ValidationError({"from_date": [_("Carry over from a past day.")]})
     carried = []
+    # of=("self",): Postgres cannot lock the nullable side of the outer join that finds tasks not yet carried.
     for original in selectors.tasks_to_carry_over(patient=patient, today=today, from_date=from_date) \
-            .select_for_update():
+            .select_for_update(of=("self",)):
         try:
             with transaction.atomic():
                 carried.append(TodoTask.objects.create(patient=patient, date=today, title=original.title,

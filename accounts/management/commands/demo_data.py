@@ -76,6 +76,7 @@ class Command(BaseCommand):
             self._doctors(admin)
             self._patients()
             self._clinic(admin)
+            self._wellness()
         self._print_logins()
 
     def _user(self, email):
@@ -214,6 +215,48 @@ class Command(BaseCommand):
                 type=kind, hospital=hospital, reason=reason)
             if email != "sofia@haven.test":
                 clinic_services.appointment_confirm(actor=doctor.user, appointment=appointment)
+
+    def _wellness(self):
+        """Six weeks of check-ins for a few patients (imported history, so written directly), habits,
+        today's plan, and the nightly risk rules run once (Bob's low mood becomes a suggestion)."""
+        from decimal import Decimal
+
+        from wellness import risk
+        from wellness.models import Habit, HabitLog, TodoTask, WellnessEntry
+
+        if WellnessEntry.objects.exists():
+            return
+        today = dt.date.today()
+        rng = random.Random(11)
+        people = {p.name: p for p in Patient.objects.filter(
+            name__in=["Alice Johnson", "Ben Johnson", "Bob Baker", "Chen Wang", "Deepa Nair"])}
+        entries = []
+        for name, patient in people.items():
+            for back in range(1, 43):
+                day = today - dt.timedelta(days=back)
+                if rng.random() < 0.12:
+                    continue  # a missed day now and then
+                mood = max(1, min(10, round(rng.gauss(6.5, 1.3))))
+                stress = max(1, min(10, round(rng.gauss(4.5, 1.4))))
+                if name == "Bob Baker" and back <= 3:
+                    mood, stress = rng.choice([2, 3]), rng.choice([7, 8])  # a hard few days
+                if name == "Alice Johnson":
+                    stress = max(1, min(10, round(3 + (42 - back) / 10 + rng.gauss(0, .8))))  # slowly rising
+                entries.append(WellnessEntry(
+                    patient=patient, date=day, mood=mood, stress=stress,
+                    sleep_hours=Decimal(str(round(max(3.0, min(10.0, rng.gauss(7, 1))), 1))),
+                    meditation_minutes=rng.choice([0, 0, 5, 10, 15, 20]), recorded_by=patient.user))
+        WellnessEntry.objects.bulk_create(entries)
+        alice = people["Alice Johnson"]
+        walk = Habit.objects.create(patient=alice, name="Walk", kind=Habit.Kind.NUMBER, unit="min", target=30)
+        screens = Habit.objects.create(patient=alice, name="No screens after 22:00")
+        HabitLog.objects.bulk_create(
+            [HabitLog(habit=walk, date=today - dt.timedelta(days=b), value=Decimal(rng.choice([0, 15, 30, 40])),
+                      done=True) for b in range(1, 21)]
+            + [HabitLog(habit=screens, date=today - dt.timedelta(days=b), done=rng.random() < .7) for b in range(1, 21)])
+        for title, at in [("Morning walk", dt.time(7, 30)), ("Call Mum", None), ("Prepare questions for Dr. Mendes", None)]:
+            TodoTask.objects.create(patient=alice, date=today, title=title, time=at)
+        risk.evaluate_rules()
 
     def _print_logins(self):
         secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode()
