@@ -47,7 +47,7 @@ def test_charts_page_access_matrix(people, care, who, status):
     response = get(people[who], f"/wellness/charts/?patient={care.pk}&period=weekly")
     assert response.status_code == status
     if status == 200:
-        assert response.content.decode().count("<svg") == 5
+        assert response.content.decode().count("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart ") == 5
     audited = AuditEvent.objects.filter(action="wellness.viewed", actor=people[who], target_id=str(care.pk)).exists()
     assert audited == (who in ("carol", "ada"))
 
@@ -99,7 +99,7 @@ def test_patient_page_shows_wellness_snapshots_and_flags(carol, care):
     assert "High risk" in html and "Hopeless on the call" in html
     assert "Check-ins, last 30 days" in html and "Rough night" in html
     assert "Sad" in html and "72% confidence" in html
-    assert html.count("<svg") == 5 and "monthly averages" in html
+    assert html.count("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart ") == 5 and "monthly averages" in html
     assert "Clear this flag" in html
     assert AuditEvent.objects.filter(action="wellness.viewed", actor=carol, target_id=str(care.pk)).exists()
 
