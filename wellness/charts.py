@@ -263,8 +263,9 @@ def render_svg(*, chart_id: str, title: str, desc: str, labels: list[str], value
         out.append(f'<line class="chart-average" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{_num(y)}" '
                    f'y2="{_num(y)}" stroke="{AVG}" stroke-width="1.4" stroke-dasharray="5 4"/>')
     if all(v is None for v in values):
+        nothing = escape(_("Nothing recorded yet"))
         out.append(f'<text x="{_num(PAD_LEFT + plot_w / 2)}" y="{_num(PAD_TOP + plot_h / 2)}" text-anchor="middle" '
-                   f'fill="{INK}" font-size="13">{escape(_("Nothing recorded yet"))}</text>')
+                   f'fill="{INK}" font-size="13">{nothing}</text>')
     out.append("</svg>")
     return "".join(out)
 

@@ -108,12 +108,12 @@ def rule_stress_rising(stress: dict[dt.date, int], today: dt.date, cfg: dict) ->
     half = window // 2
     first = [v for v in series[:half] if v is not None]
     second = [v for v in series[half:] if v is not None]
-    reason = _("Stress rising over %(n)s days (about +%(slope).1f a week)") % {"n": window, "slope": slope * 7}
     if first and second:
-        reason += _(": average %(a).1f in the first half, %(b).1f in the second.") % {
-            "a": sum(first) / len(first), "b": sum(second) / len(second)}
+        reason = _("Stress rising over %(n)s days (about +%(slope).1f a week): average %(a).1f in the first half, "
+                   "%(b).1f in the second.") % {"n": window, "slope": slope * 7, "a": sum(first) / len(first),
+                                                 "b": sum(second) / len(second)}
     else:
-        reason += "."
+        reason = _("Stress rising over %(n)s days (about +%(slope).1f a week).") % {"n": window, "slope": slope * 7}
     return RuleHit(RULE_STRESS_RISING, reason, start)
 
 

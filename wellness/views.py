@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.views import attach_errors
@@ -353,8 +353,9 @@ def wellness_carry_over(request):
         messages.error(request, exc.message)
     else:
         if carried:
-            messages.success(request, _("Carried %(count)d unfinished tasks over to today.") % {"count": len(carried)}
-                             if len(carried) != 1 else _("Carried 1 unfinished task over to today."))
+            messages.success(request, ngettext("Carried %(count)d unfinished task over to today.",
+                                               "Carried %(count)d unfinished tasks over to today.",
+                                               len(carried)) % {"count": len(carried)})
         else:
             messages.info(request, _("Nothing left to carry over."))
     return _plan_redirect(request, patient, today, today)
