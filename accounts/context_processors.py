@@ -19,14 +19,16 @@ def navigation(request):
     if user.is_admin:
         items += [(_("Appointments"), reverse("appointment_list")), (_("Django admin"), reverse("admin:index"))]
     elif user.is_doctor:
-        items += [(_("Appointments"), reverse("appointment_list")), (_("Patients"), reverse("doctor_patients")),
-                  (_("Risk"), reverse("doctor_risk")), (_("Schedule"), reverse("doctor_schedule"))]
+        items += [(_("Appointments"), reverse("appointment_list")), (_("Messages"), reverse("chat_list")),
+                  (_("Patients"), reverse("doctor_patients")), (_("Risk"), reverse("doctor_risk")),
+                  (_("Schedule"), reverse("doctor_schedule"))]
     elif user.is_hospital_staff:
         items += [(_("Appointments"), reverse("hospital_appointments")), (_("Doctors"), reverse("hospital_doctors")),
                   (_("Patients"), reverse("hospital_patients")), (_("Staff"), reverse("hospital_staff"))]
     else:
         items += [(_("Wellness"), reverse("wellness_today")), (_("Find a doctor"), reverse("doctor_search")),
-                  (_("Appointments"), reverse("appointment_list")), (_("Family"), reverse("family"))]
+                  (_("Appointments"), reverse("appointment_list")), (_("Messages"), reverse("chat_list")),
+                  (_("Family"), reverse("family"))]
     current = request.path
     nav = [{"label": label, "url": url, "current": current == url or (url != "/dashboard/" and current.startswith(url))}
            for label, url in items]

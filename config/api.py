@@ -97,3 +97,11 @@ api.add_router("/patients", wellness_router)
 from wellness.api_doctor import router as wellness_risk_router  # noqa: E402
 
 api.add_router("", wellness_risk_router)
+
+from telehealth.api import notifications_router  # noqa: E402
+
+api.add_router("/notifications", notifications_router)
+
+from telehealth.api_chat import router as chat_router  # noqa: E402
+
+api.add_router("", chat_router)  # /chats, /chats/{id}, /chats/{id}/messages, /messages, /messages/{id}/read

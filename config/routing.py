@@ -1,13 +1,17 @@
-"""Websocket routes, read by config/asgi.py.
+"""Websocket routes, read by config/asgi.py once Django is set up (consumers import models).
 
-Apps append their consumers' routes to `websocket_urlpatterns` below. Add them here, in this
-module (asgi.py builds the router once, from this list, at import time), e.g.:
-
-    from telehealth.routing import websocket_urlpatterns as telehealth_routes
-    websocket_urlpatterns += telehealth_routes
-
-where telehealth/routing.py holds
-    [path("ws/chats/<uuid:chat_id>/", consumers.ChatConsumer.as_asgi()), ...]
+Browsers authenticate with their session cookie; API clients may pass ?token=<access JWT>
+(TokenAuthMiddleware, chat). Every consumer checks membership through the access policy.
 """
 
-websocket_urlpatterns = []
+from django.urls import path
+
+from telehealth.consumers import ChatConsumer, TokenAuthMiddleware
+from telehealth.consumers_calls import websocket_urlpatterns as call_routes
+from telehealth.consumers_notifications import websocket_urlpatterns as notification_routes
+
+websocket_urlpatterns = [
+    *notification_routes,
+    path("ws/chats/<uuid:chat_id>/", TokenAuthMiddleware(ChatConsumer.as_asgi())),
+    *call_routes,
+]

@@ -361,6 +361,15 @@ APPOINTMENT_CANCEL_CUTOFF_HOURS = env.int("APPOINTMENT_CANCEL_CUTOFF_HOURS", def
 # An emergency request nobody accepted within this many minutes is escalated.
 EMERGENCY_ESCALATION_MINUTES = env.int("EMERGENCY_ESCALATION_MINUTES", default=10)
 
+# --- Calls ------------------------------------------------------------------------------------------
+# The call room opens this many minutes before an online appointment and closes this long after it.
+CALL_JOIN_BEFORE_MINUTES = env.int("CALL_JOIN_BEFORE_MINUTES", default=15)
+CALL_JOIN_AFTER_MINUTES = env.int("CALL_JOIN_AFTER_MINUTES", default=60)
+# STUN/TURN servers handed to browsers, as RTCIceServer dicts, e.g.
+# [{"urls": "stun:turn.example.org:3478"}, {"urls": "turn:turn.example.org:3478", "username": "...", "credential": "..."}]
+WEBRTC_ICE_SERVERS = env.json("WEBRTC_ICE_SERVERS", default=[])
+CALL_SIGNAL_RATE = (50, 10)  # at most 50 signalling messages per 10 s per connection
+
 # --- Wellness --------------------------------------------------------------------------------------
 # Thresholds of the risk rules (rules only suggest flags; a clinician confirms or dismisses).
 WELLNESS_RISK = {

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("clinic.urls")),
     path("", include("telehealth.urls")),
+    path("", include("telehealth.urls_calls")),
+    path("", include("telehealth.urls_chat")),
     path("", include("wellness.urls")),
     path("", include("wellness.urls_emotion")),
     path("", include("wellness.urls_doctor")),

@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class TelehealthConfig(AppConfig):
     name = "telehealth"
+
+    def ready(self):
+        # Connects the receiver that opens a chat when a doctor joins a patient's care team.
+        from telehealth import chat  # noqa: F401

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import BaseModel
+from core.storage import encrypted_storage
 
 
 class Notification(BaseModel):
@@ -26,6 +27,8 @@ class Notification(BaseModel):
         EMERGENCY_ACCEPTED = "emergency.accepted", _("Emergency accepted")
         EMERGENCY_ESCALATED = "emergency.escalated", _("Emergency escalated")
         WELLNESS_REMINDER = "wellness.reminder", _("Wellness check-in reminder")
+        CHAT_MESSAGE = "chat.message", _("New chat message")
+        CHAT_URGENT = "chat.urgent", _("Urgent chat")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
@@ -56,3 +59,75 @@ class Notification(BaseModel):
     @property
     def is_unread(self):
         return self.read_at is None
+
+
+# --- telehealth: chat ------------------------------------------------------------------------------
+
+class Chat(BaseModel):
+    """The conversation of one doctor–patient pair (one per mapping; family members take part on
+    the patient's side). Archiving is per side; ``last_seq`` hands out message sequence numbers."""
+
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="chats")
+    doctor = models.ForeignKey("clinic.DoctorProfile", on_delete=models.CASCADE, related_name="chats")
+    is_active_for_doctor = models.BooleanField(_("shown to the doctor"), default=True)
+    is_active_for_patient = models.BooleanField(_("shown to the patient"), default=True)
+    is_urgent = models.BooleanField(_("urgent"), default=False, db_index=True)
+    urgent_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient", "doctor"], name="one_chat_per_doctor_patient")]
+
+    def __str__(self):
+        return f"{self.patient} ↔ {self.doctor}"
+
+
+class Message(BaseModel):
+    """One chat message. ``seq`` orders a chat's messages (clients resync with ``after=seq``);
+    ``client_id`` is chosen by the sending client so a retried send is stored once."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        AUDIO = "audio", _("Voice message")
+        FILE = "file", _("File")
+
+    class SenderRole(models.TextChoices):
+        DOCTOR = "doctor", _("Doctor")
+        PATIENT = "patient", _("Patient")
+        FAMILY = "family", _("Family member on behalf of the patient")
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField(editable=False)
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    sender_role = models.CharField(max_length=8, choices=SenderRole.choices)
+    client_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(blank=True)
+    file = models.FileField(upload_to="chat/%Y/%m/", storage=encrypted_storage, blank=True,
+                            max_length=300)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_type = models.CharField(max_length=100, blank=True)
+    file_size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["chat", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chat", "seq"], name="unique_chat_message_seq"),
+            models.UniqueConstraint(fields=["chat", "sender", "client_id"], name="unique_chat_message_client_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.chat} #{self.seq}"
+
+
+class ChatReadState(BaseModel):
+    """How far one person has read a chat: messages with ``seq`` above ``last_read_seq`` are unread
+    for them; the other side's pointers are the read receipts."""
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="read_states")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_read_states")
+    last_read_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chat", "user"], name="one_read_state_per_chat_user")]

@@ -1,7 +1,8 @@
 """Writes for telehealth notifications.
 
 ``notification_send`` is the one door for telling a person something: it stores the in-app row and,
-when asked, queues the email on commit. Websocket push is a later issue.
+when asked, queues the email on commit; on commit it is also pushed to the recipient's open sockets
+(telehealth.consumers_notifications).
 """
 
 from django.db import transaction
@@ -31,12 +32,25 @@ def notification_send(*, recipient: User, kind: str, title: str, body: str = "",
                 recipient=recipient, kind=kind, source_key=source_key, defaults=values)
         else:
             notification, created = Notification.objects.create(recipient=recipient, kind=kind, **values), True
-        if created and email and recipient.email:
+        if created:
+            # One callback on commit: queue the email (when asked), then push the new row to the
+            # recipient's open sockets. The push never raises, so a broken channel layer cannot
+            # undo or fail the write.
+            queue_email = bool(email and recipient.email)
+            transaction.on_commit(lambda: _after_commit(notification, queue_email))
+    return notification
+
+
+def _after_commit(notification: Notification, queue_email: bool) -> None:
+    from telehealth.consumers_notifications import notification_push
+
+    try:
+        if queue_email:
             from telehealth.tasks import notification_email_send
 
-            notification_id = str(notification.pk)
-            transaction.on_commit(lambda: notification_email_send.delay(notification_id))
-    return notification
+            notification_email_send.delay(str(notification.pk))
+    finally:
+        notification_push(notification)
 
 
 @transaction.atomic

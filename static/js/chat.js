@@ -1,0 +1,311 @@
+// The conversation page's live client: one websocket per open page, reconnecting with backoff.
+// Nothing lost, nothing doubled: every message carries a client id (a resend after a drop is
+// stored once), the page keeps the highest seq it has shown and asks for everything after it
+// whenever the socket (re)opens, and renders each message id once.
+(function () {
+  "use strict";
+  const initialEl = document.getElementById("chat-initial");
+  if (!initialEl) return;
+  const initial = JSON.parse(initialEl.textContent);
+  const T = initial.strings;
+  const list = document.querySelector("[data-chat-messages]");
+  const statusEl = document.querySelector("[data-chat-status]");
+  const typingEl = document.querySelector("[data-chat-typing]");
+  const onlineEl = document.querySelector("[data-chat-online]");
+  const form = document.querySelector("[data-chat-compose]");
+  const errorEl = document.querySelector("[data-chat-error]");
+  const olderButton = document.querySelector("[data-chat-older]");
+  const api = "/api/v1";
+  const csrf = (JSON.parse(document.body.getAttribute("hx-headers") || "{}"))["X-CSRFToken"] || "";
+
+  const shown = new Set(initial.messages.map((m) => m.id));
+  let lastSeq = initial.messages.reduce((max, m) => Math.max(max, m.seq), 0);
+  let firstSeq = initial.messages.length ? initial.messages[0].seq : null;
+  let receipts = initial.receipts || {};
+  const outbox = new Map(); // client_id -> body, until the server acknowledges it
+  let socket = null;
+  let backoff = 1000;
+  let stopped = false;
+  let typingTimer = null;
+  let lastTypingSent = 0;
+
+  function uid() {
+    return (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
+  }
+
+  function setStatus(state, text) {
+    if (!statusEl) return;
+    statusEl.dataset.chatStatus = state;
+    statusEl.textContent = text;
+  }
+
+  function messageElement(m) {
+    const li = document.createElement("li");
+    li.className = "chat-message" + (m.sender_id === initial.user_id ? " chat-mine" : "");
+    li.dataset.seq = m.seq;
+    li.dataset.id = m.id;
+    const meta = document.createElement("p");
+    meta.className = "chat-meta";
+    const who = document.createElement("strong");
+    who.textContent = m.sender_name;
+    meta.append(who);
+    if (m.on_behalf) {
+      const tag = document.createElement("span");
+      tag.className = "tag";
+      tag.textContent = T.onBehalf + " " + initial.patient_name;
+      meta.append(" ", tag);
+    }
+    const time = document.createElement("time");
+    time.dateTime = m.created_at;
+    time.textContent = new Date(m.created_at).toLocaleString();
+    meta.append(" ", time);
+    li.append(meta);
+    if (m.kind === "text") {
+      const p = document.createElement("p");
+      p.className = "chat-body";
+      p.textContent = m.body;
+      li.append(p);
+    } else if (m.kind === "audio") {
+      const audio = document.createElement("audio");
+      audio.controls = true;
+      audio.preload = "none";
+      audio.src = m.file_url;
+      li.append(audio);
+    } else {
+      const p = document.createElement("p");
+      const a = document.createElement("a");
+      a.href = m.file_url;
+      a.textContent = m.file_name;
+      p.append(a);
+      li.append(p);
+    }
+    return li;
+  }
+
+  function insertInOrder(m) {
+    if (shown.has(m.id)) return;
+    shown.add(m.id);
+    const pending = list.querySelector('[data-client-id="' + CSS.escape(m.client_id) + '"]');
+    if (pending && m.sender_id === initial.user_id) pending.remove();
+    const el = messageElement(m);
+    const after = Array.from(list.querySelectorAll("li[data-seq]")).find((li) => Number(li.dataset.seq) > m.seq);
+    list.insertBefore(el, after || list.querySelector("li.chat-pending") || null);
+    lastSeq = Math.max(lastSeq, m.seq);
+    firstSeq = firstSeq === null ? m.seq : Math.min(firstSeq, m.seq);
+    el.scrollIntoView({ block: "nearest" });
+  }
+
+  function showReceipts() {
+    let otherRead = 0;
+    for (const [userId, seq] of Object.entries(receipts)) {
+      if (userId !== initial.user_id) otherRead = Math.max(otherRead, seq);
+    }
+    list.querySelectorAll("li.chat-mine[data-seq]").forEach((li) => {
+      li.classList.toggle("chat-read", Number(li.dataset.seq) <= otherRead);
+      li.title = Number(li.dataset.seq) <= otherRead ? T.read : "";
+    });
+  }
+
+  function markRead() {
+    if (document.visibilityState === "visible" && socket && socket.readyState === WebSocket.OPEN && lastSeq) {
+      socket.send(JSON.stringify({ type: "read", seq: lastSeq }));
+    }
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  function flushOutbox() {
+    for (const [clientId, body] of outbox) send({ type: "message", client_id: clientId, body: body });
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case "message":
+        insertInOrder(frame.message);
+        if (frame.message.sender_id !== initial.user_id) markRead();
+        showReceipts();
+        break;
+      case "ack":
+        outbox.delete(frame.client_id);
+        insertInOrder(frame.message);
+        showReceipts();
+        break;
+      case "messages":
+        frame.messages.forEach(insertInOrder);
+        if (frame.receipts) receipts = frame.receipts;
+        if (frame.online) showOnline(frame.online);
+        showReceipts();
+        if (frame.more) send({ type: "resync", after: lastSeq });
+        else markRead();
+        break;
+      case "read":
+        receipts[frame.user_id] = Math.max(receipts[frame.user_id] || 0, frame.seq);
+        showReceipts();
+        break;
+      case "typing":
+        typingEl.textContent = frame.name + " " + T.typing;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => { typingEl.textContent = ""; }, 4000);
+        break;
+      case "presence":
+        showOnline(frame.online);
+        break;
+      case "chat":
+        break;
+      case "error":
+        if (errorEl) errorEl.textContent = frame.detail;
+        if (frame.client_id) {
+          outbox.delete(frame.client_id);
+          const pending = list.querySelector('[data-client-id="' + CSS.escape(frame.client_id) + '"]');
+          if (pending) pending.classList.add("chat-failed");
+        }
+        break;
+    }
+  }
+
+  function showOnline(ids) {
+    const others = ids.filter((id) => id !== initial.user_id);
+    onlineEl.textContent = others.length ? T.online + " " + others.length : "";
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/chats/" + initial.chat_id + "/");
+    socket.addEventListener("open", () => {
+      backoff = 1000;
+      setStatus("connected", T.connected);
+      send({ type: "resync", after: lastSeq });
+      flushOutbox();
+    });
+    socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
+    socket.addEventListener("close", (event) => {
+      if (event.code === 4403) {
+        stopped = true;
+        setStatus("closed", T.forbidden);
+        return;
+      }
+      if (stopped) return;
+      setStatus("reconnecting", T.reconnecting);
+      const delay = Math.min(backoff, 30000) * (0.75 + Math.random() / 2);
+      backoff = Math.min(backoff * 2, 30000);
+      setTimeout(connect, delay);
+    });
+  }
+
+  if (form) {
+    const textarea = form.querySelector("textarea");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = textarea.value.trim();
+      if (!body) return;
+      const clientId = uid();
+      outbox.set(clientId, body);
+      const li = document.createElement("li");
+      li.className = "chat-message chat-mine chat-pending";
+      li.dataset.clientId = clientId;
+      li.textContent = body + " · " + T.sending;
+      list.append(li);
+      textarea.value = "";
+      if (errorEl) errorEl.textContent = "";
+      send({ type: "message", client_id: clientId, body: body }); // else sent when the socket reopens
+    });
+    textarea.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    textarea.addEventListener("input", () => {
+      const now = Date.now();
+      if (now - lastTypingSent > 2000) {
+        lastTypingSent = now;
+        send({ type: "typing" });
+      }
+    });
+
+    async function upload(file, kind, name) {
+      const data = new FormData();
+      data.append("chat_id", initial.chat_id);
+      data.append("client_id", uid());
+      data.append("kind", kind);
+      data.append("file", file, name || file.name);
+      const response = await fetch(api + "/messages/upload", {
+        method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": csrf },
+      });
+      if (!response.ok) {
+        let detail = T.uploadFailed;
+        try {
+          const body = await response.json();
+          if (Array.isArray(body.detail)) detail = body.detail.map((d) => d.message).join(" ");
+          else if (body.detail) detail = body.detail;
+        } catch (e) { /* keep the generic message */ }
+        errorEl.textContent = detail;
+        return;
+      }
+      insertInOrder(await response.json());
+    }
+
+    const fileInput = form.querySelector("[data-chat-file]");
+    fileInput.addEventListener("change", () => {
+      if (fileInput.files[0]) upload(fileInput.files[0], "file");
+      fileInput.value = "";
+    });
+
+    const recordButton = form.querySelector("[data-chat-record]");
+    let recorder = null;
+    if (!window.MediaRecorder || !navigator.mediaDevices) recordButton.hidden = true;
+    recordButton.addEventListener("click", async () => {
+      if (recorder && recorder.state === "recording") {
+        recorder.stop();
+        return;
+      }
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      } catch (e) {
+        errorEl.textContent = e.message;
+        return;
+      }
+      const chunks = [];
+      recorder = new MediaRecorder(stream);
+      recorder.addEventListener("dataavailable", (event) => chunks.push(event.data));
+      recorder.addEventListener("stop", () => {
+        stream.getTracks().forEach((track) => track.stop());
+        recordButton.textContent = T.record;
+        const type = recorder.mimeType || "audio/webm";
+        const ext = type.includes("ogg") ? "ogg" : type.includes("mp4") ? "m4a" : "webm";
+        upload(new Blob(chunks, { type: type }), "audio", "voice." + ext);
+      });
+      recorder.start();
+      recordButton.textContent = T.stop;
+    });
+  }
+
+  if (olderButton) {
+    olderButton.addEventListener("click", async () => {
+      const response = await fetch(api + "/chats/" + initial.chat_id + "/messages?before=" + firstSeq,
+        { credentials: "same-origin" });
+      if (!response.ok) return;
+      const page = await response.json();
+      const anchor = list.firstElementChild;
+      page.messages.forEach(insertInOrder);
+      if (anchor) anchor.scrollIntoView({ block: "start" });
+      olderButton.hidden = !page.has_more;
+      showReceipts();
+    });
+  }
+
+  showReceipts();
+  if (!initial.searching) {
+    document.addEventListener("visibilitychange", markRead);
+    connect();
+  } else {
+    setStatus("search", "");
+  }
+})();

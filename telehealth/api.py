@@ -1,0 +1,58 @@
+"""/api/v1/notifications: the signed-in person's own notifications. Thin: selectors and services.
+
+Someone else's notification id answers 404, the same as an id that does not exist.
+"""
+
+import datetime as dt
+from uuid import UUID
+
+from ninja import Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from core.errors import NotFound
+from telehealth import selectors, services
+
+notifications_router = Router(tags=["notifications"])
+
+
+class NotificationOut(Schema):
+    id: UUID
+    kind: str
+    title: str
+    body: str
+    url: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+    unread: bool
+
+    @staticmethod
+    def resolve_unread(obj):
+        return obj.read_at is None
+
+
+class MarkedOut(Schema):
+    marked: int
+    unread: int
+
+
+@notifications_router.get("", response=list[NotificationOut],
+                          summary="Your notifications, unread first, newest first; ?unread=true for unread only")
+@paginate(LimitOffsetPagination, max_limit=100)
+def notifications_list(request, unread: bool = False):
+    qs = selectors.notifications_for(request.auth)
+    return qs.filter(read_at__isnull=True) if unread else qs
+
+
+@notifications_router.post("/read-all", response=MarkedOut, summary="Mark all your notifications read")
+def notifications_read_all(request):
+    marked = services.notifications_mark_read(user=request.auth)
+    return {"marked": marked, "unread": selectors.unread_count(request.auth)}
+
+
+@notifications_router.post("/{uuid:notification_id}/read", response=MarkedOut,
+                           summary="Mark one of your notifications read")
+def notification_read(request, notification_id: UUID):
+    if not selectors.notifications_for(request.auth).filter(pk=notification_id).exists():
+        raise NotFound("Notification not found.")
+    marked = services.notifications_mark_read(user=request.auth, ids=[notification_id])
+    return {"marked": marked, "unread": selectors.unread_count(request.auth)}

@@ -1,0 +1,204 @@
+"""/api/v1 for chats: open and list chats, read history (cursor pagination, ``after=`` for resync),
+send text, voice and file messages, move read pointers, archive and mark urgent.
+
+API clients send a Bearer JWT; the chat page's script uses the same endpoints with its session
+(CSRF-checked). Reads go through telehealth.chat's selectors (404 for missing and not-yours),
+writes through its services; a message sent here is broadcast to websocket listeners on commit.
+"""
+
+import datetime as dt
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.http import FileResponse
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.security import SessionAuth
+from pydantic import Field
+
+from accounts.api import JWTAuth
+from clinic import selectors as clinic_selectors
+from core.errors import NotFound
+from telehealth import chat as chats
+from telehealth.models import Message
+
+
+class VerifiedSessionAuth(SessionAuth):
+    """The signed-in browser session (CSRF-checked on writes), second factor passed where required."""
+
+    def authenticate(self, request, key):
+        user = super().authenticate(request, key)
+        if user is None or not user.is_active:
+            return None
+        if user.requires_two_factor and not (hasattr(user, "is_verified") and user.is_verified()):
+            return None
+        return user
+
+
+router = Router(tags=["chats"], auth=[JWTAuth(), VerifiedSessionAuth()])
+
+
+# --- schemas -----------------------------------------------------------------------------------
+
+class ChatOut(Schema):
+    id: UUID
+    patient_id: UUID
+    patient_name: str
+    doctor_id: UUID
+    doctor_name: str
+    is_active_for_doctor: bool
+    is_active_for_patient: bool
+    is_urgent: bool
+    last_seq: int
+    last_message_at: dt.datetime | None
+    unread: int | None = None
+    last_body: str | None = None
+    last_kind: str | None = None
+
+
+class MessageOut(Schema):
+    id: UUID
+    chat_id: UUID
+    seq: int
+    client_id: str
+    kind: str
+    body: str
+    sender_id: UUID | None
+    sender_name: str
+    sender_role: str
+    on_behalf: bool
+    file_name: str
+    file_type: str
+    file_size: int
+    file_url: str | None
+    created_at: dt.datetime
+
+
+class MessagePage(Schema):
+    messages: list[MessageOut]
+    has_more: bool = Field(..., description="More messages exist in the direction asked (older, or newer with after=).")
+    receipts: dict[str, int] = Field(..., description="user id → last seq that member has read")
+
+
+class ChatOpenIn(Schema):
+    patient_id: UUID | None = None
+    doctor_id: UUID | None = None
+    appointment_id: UUID | None = None
+
+
+class MessageIn(Schema):
+    chat_id: UUID
+    client_id: str = Field(..., min_length=1, max_length=64)
+    body: str = Field(..., min_length=1, max_length=chats.MAX_BODY)
+
+
+class ReadOut(Schema):
+    last_read_seq: int
+
+
+class FlagIn(Schema):
+    value: bool = True
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+@router.post("/chats", response={200: ChatOut, 201: ChatOut}, summary="Open (or get) a doctor–patient chat")
+def chat_open(request, payload: ChatOpenIn):
+    """Give an ``appointment_id``, or a ``patient_id`` and ``doctor_id`` of a care-team mapping."""
+    user = request.auth
+    if payload.appointment_id:
+        appointment = clinic_selectors.appointment_get(fetched_by=user, appointment_id=payload.appointment_id)
+        chat = chats.chat_open_for_appointment(actor=user, appointment=appointment)
+    elif payload.patient_id and payload.doctor_id:
+        patient = clinic_selectors.patient_get(fetched_by=user, patient_id=payload.patient_id)
+        doctor = clinic_selectors.doctor_get(doctor_id=payload.doctor_id)
+        chat = chats.chat_open(actor=user, patient=patient, doctor=doctor)
+    else:
+        raise ValidationError({"appointment_id": ["Give appointment_id, or patient_id and doctor_id."]})
+    return chats.chat_payload(chat)
+
+
+@router.get("/chats", response=list[ChatOut], summary="The caller's chats, urgent and most recent first")
+def chat_list(request, archived: bool = False, q: str = ""):
+    return [chats.chat_payload(c) for c in chats.chats_list(fetched_by=request.auth, archived=archived, search=q)]
+
+
+@router.get("/chats/unread", summary="Unread messages over all the caller's chats (for the navigation badge)")
+def chat_unread(request):
+    return {"unread": chats.chat_unread_total(request.auth)}
+
+
+@router.get("/chats/{chat_id}", response=ChatOut)
+def chat_detail(request, chat_id: UUID):
+    chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
+    listed = chats.chats_list(fetched_by=request.auth).filter(pk=chat.pk).first() or \
+        chats.chats_list(fetched_by=request.auth, archived=True).filter(pk=chat.pk).first()
+    return chats.chat_payload(listed or chat)
+
+
+@router.get("/chats/{chat_id}/messages", response=MessagePage,
+            summary="History: newest page, older with before=<seq>, or everything after=<seq> (resync)")
+def chat_messages(request, chat_id: UUID, after: int | None = None, before: int | None = None, q: str = "",
+                  limit: int = chats.PAGE_DEFAULT):
+    chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
+    messages, more = chats.messages_list(fetched_by=request.auth, chat=chat, after=after, before=before,
+                                         search=q, limit=limit)
+    return {"messages": [chats.message_payload(m) for m in messages], "has_more": more,
+            "receipts": chats.read_receipts(chat)}
+
+
+@router.post("/chats/{chat_id}/archive", response=ChatOut, summary="Archive (value=true) or restore for your side")
+def chat_archive(request, chat_id: UUID, payload: FlagIn):
+    chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
+    return chats.chat_payload(chats.chat_archive(actor=request.auth, chat=chat, archived=payload.value))
+
+
+@router.post("/chats/{chat_id}/urgent", response=ChatOut, summary="Patient side: mark the conversation urgent")
+def chat_urgent(request, chat_id: UUID, payload: FlagIn):
+    chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
+    return chats.chat_payload(chats.chat_mark_urgent(actor=request.auth, chat=chat, urgent=payload.value))
+
+
+@router.post("/messages", response={200: MessageOut, 201: MessageOut},
+             summary="Send a text message (201; 200 when this client_id was already stored)")
+def message_send(request, payload: MessageIn):
+    chat = chats.chat_get(fetched_by=request.auth, chat_id=payload.chat_id)
+    message, created = chats.message_send(sender=request.auth, chat=chat, client_id=payload.client_id,
+                                          body=payload.body)
+    return Status(201 if created else 200, chats.message_payload(message))
+
+
+@router.post("/messages/upload", response={200: MessageOut, 201: MessageOut},
+             summary="Send a voice message (kind=audio) or a file (kind=file: PDF, JPEG, PNG, WebP)")
+def message_upload(request, chat_id: Form[UUID], client_id: Form[str], file: File[UploadedFile],
+                   kind: Form[str] = Message.Kind.FILE, body: Form[str] = ""):
+    chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
+    if kind not in (Message.Kind.AUDIO, Message.Kind.FILE):
+        raise ValidationError({"kind": ["kind must be audio or file."]})
+    message, created = chats.message_send(sender=request.auth, chat=chat, client_id=client_id, body=body,
+                                          kind=kind, upload=file)
+    return Status(201 if created else 200, chats.message_payload(message))
+
+
+@router.put("/messages/{message_id}/read", response=ReadOut, summary="Mark read up to and including this message")
+def message_read(request, message_id: UUID):
+    message = chats.message_get(fetched_by=request.auth, message_id=message_id)
+    return {"last_read_seq": chats.message_mark_read(user=request.auth, message=message)}
+
+
+@router.get("/messages/{message_id}/file", url_name="chat_message_file", summary="Download a message's file or recording", response={200: None})
+def message_file(request, message_id: UUID):
+    message = chats.message_get(fetched_by=request.auth, message_id=message_id)
+    if not message.file:
+        raise NotFound("This message has no file.")
+    return chats_file_response(message)
+
+
+def chats_file_response(message: Message) -> FileResponse:
+    """The decrypted file, never inline-executable: attachment unless it is an image or audio."""
+    inline = message.file_type.startswith(("image/", "audio/", "video/webm"))
+    response = FileResponse(message.file.open("rb"), content_type=message.file_type or "application/octet-stream",
+                            as_attachment=not inline, filename=message.file_name or "file")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,295 @@
+"""WebRTC signalling for appointment calls: ``/ws/calls/<room_id>/``.
+
+The server relays offers, answers, ICE candidates, "ready" and "hangup" between the two
+participants of the appointment (``telehealth.calls``) and nothing else: media never passes
+through here. Frames are validated and rebuilt before they are relayed, so a client can only
+ever send the other participant well-formed signalling, never arbitrary data.
+
+Who is in the room is kept in the cache (Redis in production, so it works across ASGI
+processes): one entry per side. A second connection of the same side (a reload, a second tab)
+replaces the first, which is closed with 4409.
+
+Close codes: 4403 not a participant (anonymous, someone else, unknown room, second factor not
+verified), 4410 the room is not open now (join window, status), 4409 replaced by a newer
+connection of the same participant.
+"""
+
+import json
+import re
+import time
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.cache import cache
+
+from telehealth import calls
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_REPLACED = 4409
+CLOSE_NOT_OPEN = 4410
+
+MAX_SDP_BYTES = 64 * 1024
+MAX_FRAME_CHARS = MAX_SDP_BYTES + 4096
+MAX_CANDIDATE_CHARS = 2048
+ROOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+PRESENCE_TTL_S = 6 * 60 * 60
+KINDS = ("offer", "answer", "ice", "hangup", "ready")
+
+
+class BadFrame(ValueError):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def rate_limit() -> tuple[int, float]:
+    """(messages, seconds) a participant may send; ICE trickling needs a few dozen at once."""
+    count, seconds = getattr(settings, "CALL_SIGNAL_RATE", (50, 10))
+    return int(count), float(seconds)
+
+
+# --- frame validation --------------------------------------------------------------------------------
+
+def _optional_str(value, name, limit):
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise BadFrame("bad_frame", f"'{name}' must be a string of at most {limit} characters.")
+    return value
+
+
+def clean_frame(data) -> dict:
+    """The frame to relay, rebuilt from its validated fields (unknown fields are dropped)."""
+    if not isinstance(data, dict):
+        raise BadFrame("bad_frame", "A frame is a JSON object.")
+    kind = data.get("type")
+    if kind not in KINDS:
+        raise BadFrame("bad_frame", f"'type' must be one of: {', '.join(KINDS)}.")
+    if kind in ("offer", "answer"):
+        sdp = data.get("sdp")
+        if not isinstance(sdp, str) or not sdp.strip():
+            raise BadFrame("bad_frame", "'sdp' must be a non-empty string.")
+        if len(sdp.encode()) > MAX_SDP_BYTES:
+            raise BadFrame("too_large", f"'sdp' is larger than {MAX_SDP_BYTES} bytes.")
+        return {"type": kind, "sdp": sdp}
+    if kind == "ice":
+        candidate = data.get("candidate")
+        if candidate is None:  # end of candidates
+            return {"type": "ice", "candidate": None}
+        if not isinstance(candidate, dict):
+            raise BadFrame("bad_frame", "'candidate' must be an object or null.")
+        line = _optional_str(candidate.get("candidate"), "candidate.candidate", MAX_CANDIDATE_CHARS) or ""
+        index = candidate.get("sdpMLineIndex")
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 1024):
+            raise BadFrame("bad_frame", "'candidate.sdpMLineIndex' must be a small integer or null.")
+        return {"type": "ice", "candidate": {
+            "candidate": line,
+            "sdpMid": _optional_str(candidate.get("sdpMid"), "candidate.sdpMid", 64),
+            "sdpMLineIndex": index,
+            "usernameFragment": _optional_str(candidate.get("usernameFragment"), "candidate.usernameFragment", 256),
+        }}
+    if kind == "ready":
+        media = data.get("media", "video")
+        if media not in ("audio", "video"):
+            raise BadFrame("bad_frame", "'media' must be 'audio' or 'video'.")
+        return {"type": "ready", "media": media}
+    return {"type": "hangup"}
+
+
+# --- presence (cache) ----------------------------------------------------------------------------------
+
+def _presence_key(room_id):
+    return f"call:presence:{room_id}"
+
+
+def presence_join(room_id, side, channel, user_id) -> tuple[str | None, dict | None]:
+    """Enter the room; returns (the channel this connection replaces, the other side's entry)."""
+    key = _presence_key(room_id)
+    room = cache.get(key) or {}
+    previous = (room.get(side) or {}).get("channel")
+    room[side] = {"channel": channel, "user_id": str(user_id), "ready": False}
+    cache.set(key, room, PRESENCE_TTL_S)
+    peer = room.get(calls.DOCTOR if side == calls.PATIENT else calls.PATIENT)
+    return (previous if previous != channel else None), peer
+
+
+def presence_ready(room_id, side, channel) -> bool:
+    """Mark this side ready; True exactly when this makes both sides ready and the call had not
+    started yet (that is when the start is recorded)."""
+    key = _presence_key(room_id)
+    room = cache.get(key) or {}
+    entry = room.get(side)
+    if not entry or entry["channel"] != channel:
+        return False
+    entry["ready"] = True
+    both = all((room.get(s) or {}).get("ready") for s in (calls.PATIENT, calls.DOCTOR))
+    starts = both and not room.get("started")
+    if starts:
+        room["started"] = True
+    cache.set(key, room, PRESENCE_TTL_S)
+    return starts
+
+
+def presence_leave(room_id, side, channel) -> str:
+    """Leave the room: "replaced" (a newer connection of this side is here), "left" (the other
+    side is still here) or "last" / "last-started" (nobody left; the call had started, so its end
+    is recorded)."""
+    key = _presence_key(room_id)
+    room = cache.get(key) or {}
+    if (room.get(side) or {}).get("channel") != channel:
+        return "replaced"
+    del room[side]
+    if room.get(calls.PATIENT) or room.get(calls.DOCTOR):
+        cache.set(key, room, PRESENCE_TTL_S)
+        return "left"
+    cache.delete(key)
+    return "last-started" if room.get("started") else "last"
+
+
+# --- the consumer ----------------------------------------------------------------------------------------
+
+def _second_factor_ok(user, session) -> bool:
+    """Pages are gated on the second factor by AccessGateMiddleware; websockets skip that
+    middleware, so check the session's verified device here."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    from accounts.services import has_two_factor
+
+    if not (user.requires_two_factor or has_two_factor(user)):
+        return True
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return device is not None and device.user_id == user.pk and getattr(device, "confirmed", True)
+
+
+def _admit(user, room_id, session):
+    """(appointment, side, None) for a participant inside the join window, else (None, None, code)."""
+    from core.errors import NotFound
+
+    if user is None or not user.is_authenticated or not ROOM_ID.fullmatch(room_id or ""):
+        return None, None, CLOSE_FORBIDDEN
+    try:
+        appointment, side = calls.call_room_get(fetched_by=user, room_id=room_id)
+    except NotFound:
+        return None, None, CLOSE_FORBIDDEN
+    if not _second_factor_ok(user, session):
+        return None, None, CLOSE_FORBIDDEN
+    try:
+        calls.call_join_check(appointment=appointment)
+    except calls.CallNotOpen:
+        return None, None, CLOSE_NOT_OPEN
+    return appointment, side, None
+
+
+class CallConsumer(AsyncWebsocketConsumer):
+    side = None
+    group = None
+
+    async def connect(self):
+        # Accept first, then close with a code: a refusal before accepting reaches the browser as
+        # a bare 1006, and the page could not tell "not yours" from "not open yet".
+        await self.accept()
+        self.user = self.scope.get("user")
+        self.room_id = self.scope["url_route"]["kwargs"]["room_id"]
+        appointment, side, refusal = await database_sync_to_async(_admit)(
+            self.user, self.room_id, self.scope.get("session"))
+        if refusal:
+            await self.close(code=refusal)
+            return
+        self.appointment_id = appointment.pk
+        self.side = side
+        self.group = f"call.{self.room_id}"
+        self.stamps = deque()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        replaced, peer = await database_sync_to_async(presence_join)(
+            self.room_id, side, self.channel_name, self.user.pk)
+        if replaced:
+            await self.channel_layer.send(replaced, {"type": "call.replaced"})
+        await self._send({"type": "welcome", "side": side, "polite": side == calls.PATIENT,
+                          "peer_present": peer is not None, "peer_ready": bool(peer and peer.get("ready"))})
+        await self._relay({"type": "peer-joined"})
+
+    async def disconnect(self, code):
+        if self.side is None:
+            return
+        side, self.side = self.side, None
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        outcome = await database_sync_to_async(presence_leave)(self.room_id, side, self.channel_name)
+        if outcome == "last-started":
+            await database_sync_to_async(calls.call_end_record)(appointment_id=self.appointment_id, actor=self.user)
+        elif outcome == "left":
+            await self.channel_layer.group_send(self.group, {
+                "type": "call.signal", "sender": self.channel_name, "frame": {"type": "peer-left", "from": side}})
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.side is None:
+            return
+        if self._rate_limited():
+            await self._error("rate_limited", "Too many messages; this one was dropped.")
+            return
+        if text_data is None:
+            await self._error("bad_frame", "Send JSON text frames.")
+            return
+        if len(text_data) > MAX_FRAME_CHARS:
+            await self._error("too_large", "Frame too large.")
+            return
+        try:
+            frame = clean_frame(json.loads(text_data))
+        except json.JSONDecodeError:
+            await self._error("bad_json", "Frames must be JSON.")
+            return
+        except BadFrame as bad:
+            await self._error(bad.code, bad.message)
+            return
+        if frame["type"] == "ready":
+            starts = await database_sync_to_async(presence_ready)(self.room_id, self.side, self.channel_name)
+            if starts:
+                await database_sync_to_async(calls.call_start_record)(
+                    appointment_id=self.appointment_id, actor=self.user)
+        await self._relay(frame)
+        if frame["type"] == "hangup":
+            await self.disconnect(1000)
+            await self.close(code=1000)
+
+    # group events
+    async def call_signal(self, event):
+        if event["sender"] != self.channel_name:  # never echo to the sender
+            await self._send(event["frame"])
+
+    async def call_replaced(self, event):
+        await self._send({"type": "replaced"})
+        await self.close(code=CLOSE_REPLACED)
+
+    # helpers
+    async def _relay(self, frame):
+        await self.channel_layer.group_send(self.group, {
+            "type": "call.signal", "sender": self.channel_name, "frame": {**frame, "from": self.side}})
+
+    async def _send(self, payload):
+        await self.send(text_data=json.dumps(payload))
+
+    async def _error(self, code, message):
+        await self._send({"type": "error", "code": code, "message": message})
+
+    def _rate_limited(self) -> bool:
+        count, seconds = rate_limit()
+        now = time.monotonic()
+        while self.stamps and now - self.stamps[0] > seconds:
+            self.stamps.popleft()
+        if len(self.stamps) >= count:
+            return True
+        self.stamps.append(now)
+        return False
+
+
+def _routes():
+    from django.urls import path
+
+    return [path("ws/calls/<str:room_id>/", CallConsumer.as_asgi())]
+
+
+websocket_urlpatterns = _routes()

@@ -1,0 +1,175 @@
+"""Live notifications: /ws/notifications/ pushes a signed-in person's new notifications.
+
+Each socket joins the group ``notifications.<user id>``; ``notification_push`` (called by
+``services.notification_send`` once the row is committed) sends to that group only, so a person
+never receives someone else's notifications. The database stays the source of truth: a client that
+was offline reads the list page or GET /api/v1/notifications.
+
+Messages to the client (JSON):
+    {"type": "unread", "count": 3}                         on connect and on request
+    {"type": "notification", "id", "kind", "title", "body", "url", "created_at", "unread"}
+Messages from the client:
+    {"type": "unread"}                                     asks for the current count again
+
+Authentication: the session cookie (browsers, AuthMiddlewareStack in config/asgi.py) or
+``?token=<JWT access>`` (API clients: the chat socket's TokenAuthMiddleware wraps this route, so
+config/asgi.py needs nothing more). Anonymous sockets are closed with 4401, sessions that still owe
+their second factor with 4403; both after accepting, so a browser sees the code (a refused
+handshake only shows 1006) and stops retrying.
+"""
+
+import asyncio
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.urls import path
+
+from telehealth.consumers import TokenAuthMiddleware
+
+logger = logging.getLogger(__name__)
+
+# How long a push may wait on the channel layer before the writer gives up on it.
+PUSH_TIMEOUT_SECONDS = 2.0
+# A client may ask for the unread count at most this often.
+UNREAD_REQUEST_INTERVAL = 1.0
+
+EVENT_FIELDS = ("id", "kind", "title", "body", "url", "created_at", "unread")
+
+# Close codes (4000-4999 are the application's), like HTTP 401 and 403.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+def notification_group(user_id) -> str:
+    return f"notifications.{user_id}"
+
+
+@database_sync_to_async
+def _session_owes_second_factor(scope, user) -> bool:
+    """HTTP's access gate (accounts.middleware) never runs for sockets: mirror its 2FA rule for a
+    cookie session. Token users passed their second factor when they logged in through the API."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    from accounts.services import has_two_factor
+
+    session = scope.get("session")
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = None
+    if persistent_id:
+        if persistent_id.count(".") > 1:  # legacy full import path, normalised as django-otp does
+            parts = persistent_id.split(".")
+            persistent_id = ".".join((parts[-3], parts[-1]))
+        device = Device.from_persistent_id(persistent_id)
+    if device is not None and device.user_id == user.pk and device.confirmed:
+        return False
+    return user.requires_two_factor or has_two_factor(user)
+
+
+async def socket_user(scope):
+    """``(user, None)`` for a signed-in, active person who may use sockets, else ``(None, code)``."""
+    user = scope.get("user")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None, CLOSE_UNAUTHENTICATED
+    if scope.get("auth_via") != "token" and await _session_owes_second_factor(scope, user):
+        return None, CLOSE_FORBIDDEN
+    return user, None
+
+
+@database_sync_to_async
+def _unread_count(user) -> int:
+    from telehealth.selectors import unread_count
+
+    return unread_count(user)
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    group = None
+
+    async def connect(self):
+        user, close_code = await socket_user(self.scope)
+        await self.accept()
+        if close_code is not None:
+            await self.close(code=close_code)
+            return
+        self.user = user
+        try:
+            await self.channel_layer.group_add(notification_group(user.pk), self.channel_name)
+        except Exception:  # the layer (Redis) is down: tell the client to retry later
+            logger.warning("notifications socket could not join its group", exc_info=True)
+            await self.close(code=1011)
+            return
+        self.group = notification_group(user.pk)
+        self._last_unread_request = 0.0
+        await self.send_unread()
+
+    async def disconnect(self, code):
+        if self.group is not None:
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception:
+                logger.warning("notifications socket could not leave its group", exc_info=True)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if self.group is None or not text_data:
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            return
+        if isinstance(content, dict) and content.get("type") == "unread":
+            now = time.monotonic()
+            if now - self._last_unread_request >= UNREAD_REQUEST_INTERVAL:
+                self._last_unread_request = now
+                await self.send_unread()
+
+    async def send_unread(self):
+        await self.send_json({"type": "unread", "count": await _unread_count(self.user)})
+
+    # group message handlers ("type": "notification")
+    async def notification(self, event):
+        await self.send_json({"type": "notification", **{key: event.get(key) for key in EVENT_FIELDS}})
+
+
+websocket_urlpatterns = [
+    path("ws/notifications/", TokenAuthMiddleware(NotificationConsumer.as_asgi())),
+]
+
+
+def notification_event(notification, *, unread: int) -> dict:
+    return {
+        "type": "notification",
+        "id": str(notification.pk),
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "url": notification.url,
+        "created_at": notification.created_at.isoformat() if notification.created_at else None,
+        "unread": unread,
+    }
+
+
+async def _group_send(layer, group, event):
+    await asyncio.wait_for(layer.group_send(group, event), timeout=PUSH_TIMEOUT_SECONDS)
+
+
+def notification_push(notification) -> bool:
+    """Send a committed notification to its recipient's open sockets. Never raises: the row is
+    already stored, and a missing or broken channel layer only means nobody is told live."""
+    try:
+        from telehealth.models import Notification
+
+        layer = get_channel_layer()
+        if layer is None:
+            return False
+        unread = Notification.objects.filter(recipient_id=notification.recipient_id, read_at__isnull=True).count()
+        async_to_sync(_group_send)(layer, notification_group(notification.recipient_id),
+                                   notification_event(notification, unread=unread))
+        return True
+    except Exception:
+        logger.warning("live push of notification %s failed", getattr(notification, "pk", None), exc_info=True)
+        return False

@@ -1,0 +1,208 @@
+"""Call rooms: who is a participant (the patient side and the appointment's doctor, nobody else),
+the join window, the call record, the call page and the "Join call" card on the appointment page."""
+
+import datetime as dt
+
+import pytest
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from analytics.models import AuditEvent
+from clinic.models import AppointmentType
+from conftest import login_verified
+from core.errors import NotFound
+from telehealth import calls
+from tests.factories import AppointmentFactory, PatientFactory, UserPatientRelationFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("telehealth.tests.urls_calls")]
+
+
+def call_appointment(patient, doctor_user, *, minutes_from_now=5, length=30, **kwargs):
+    start = timezone.now() + dt.timedelta(minutes=minutes_from_now)
+    fields = {"status": "confirmed", "type": AppointmentType.REMOTE, "booked_by": patient.user}
+    fields.update(kwargs)
+    return AppointmentFactory(patient=patient, doctor=doctor_user.doctor_profile, start=start,
+                              end=start + dt.timedelta(minutes=length), **fields)
+
+
+@pytest.fixture
+def appointment(alice, carol):
+    return call_appointment(alice.patient_record, carol)
+
+
+class TestWhoJoins:
+    def test_it_admits_the_patient_and_the_doctor(self, appointment, alice, carol):
+        assert calls.call_room_get(fetched_by=alice, room_id=appointment.room_id) == (appointment, "patient")
+        assert calls.call_room_get(fetched_by=carol, room_id=appointment.room_id) == (appointment, "doctor")
+
+    def test_it_rejects_everyone_else_as_not_found(self, appointment, grace, bob, dave, hana, ada):
+        from django.contrib.auth.models import AnonymousUser
+
+        for user in (grace, bob, dave, hana, ada, AnonymousUser()):
+            with pytest.raises(NotFound):
+                calls.call_room_get(fetched_by=user, room_id=appointment.room_id)
+
+    def test_it_rejects_unknown_and_empty_rooms(self, alice):
+        for room_id in ("nope", ""):
+            with pytest.raises(NotFound):
+                calls.call_room_get(fetched_by=alice, room_id=room_id)
+
+    def test_it_has_no_room_for_in_person_appointments(self, alice, carol, riverside_hospital):
+        appointment = call_appointment(alice.patient_record, carol, type=AppointmentType.REGULAR,
+                                       hospital=riverside_hospital)
+        with pytest.raises(NotFound):
+            calls.call_room_get(fetched_by=alice, room_id=appointment.room_id)
+
+    def test_for_a_dependent_without_login_the_booking_account_joins(self, grace, alice, carol):
+        child = PatientFactory(name="Little One")
+        UserPatientRelationFactory(user=grace, patient=child, relation="child")
+        appointment = call_appointment(child, carol, booked_by=grace)
+        assert calls.call_room_get(fetched_by=grace, room_id=appointment.room_id)[1] == "patient"
+        with pytest.raises(NotFound):
+            calls.call_room_get(fetched_by=alice, room_id=appointment.room_id)
+
+    def test_a_booker_no_longer_linked_to_the_dependent_does_not_join(self, grace, carol):
+        child = PatientFactory(name="Little One")
+        appointment = call_appointment(child, carol, booked_by=grace)
+        with pytest.raises(NotFound):
+            calls.call_room_get(fetched_by=grace, room_id=appointment.room_id)
+
+
+@pytest.fixture
+def riverside_hospital(hana):
+    return hana.hospital_staff.hospital
+
+
+class TestJoinWindow:
+    @pytest.mark.parametrize(("offset_minutes", "is_open"), [
+        (-16, False), (-15, True), (0, True), (30 + 60, True), (30 + 61, False)])
+    def test_it_opens_15_minutes_before_and_closes_60_after(self, appointment, offset_minutes, is_open):
+        now = appointment.start + dt.timedelta(minutes=offset_minutes)
+        assert calls.call_is_open(appointment, now=now) is is_open
+
+    def test_it_reads_the_window_from_settings(self, appointment, settings):
+        settings.CALL_JOIN_BEFORE_MINUTES = 30
+        assert calls.call_is_open(appointment, now=appointment.start - dt.timedelta(minutes=25))
+
+    @pytest.mark.parametrize("status", ["requested", "cancelled", "completed", "no_show"])
+    def test_only_confirmed_appointments_open(self, appointment, status):
+        appointment.status = status
+        assert not calls.call_is_open(appointment, now=appointment.start)
+        with pytest.raises(calls.CallNotOpen):
+            calls.call_join_check(appointment=appointment, now=appointment.start)
+
+
+class TestCallRecord:
+    def test_it_records_start_end_and_duration_with_audit(self, appointment, alice, carol):
+        start = timezone.now()
+        calls.call_start_record(appointment_id=appointment.pk, actor=alice, now=start)
+        calls.call_start_record(appointment_id=appointment.pk, actor=carol, now=start + dt.timedelta(seconds=5))
+        calls.call_end_record(appointment_id=appointment.pk, actor=carol, now=start + dt.timedelta(seconds=754))
+        appointment.refresh_from_db()
+        call = appointment.extras["call"]
+        assert dt.datetime.fromisoformat(call["started_at"]) == start
+        assert dt.datetime.fromisoformat(call["ended_at"]) == start + dt.timedelta(seconds=754)
+        assert call["duration_s"] == 754
+        assert list(AuditEvent.objects.filter(target_id=str(appointment.pk)).order_by("created_at")
+                    .values_list("action", flat=True)) == ["call.started", "call.ended"]
+
+    def test_an_end_without_a_start_records_nothing(self, appointment, carol):
+        assert calls.call_end_record(appointment_id=appointment.pk, actor=carol) is None
+        appointment.refresh_from_db()
+        assert "call" not in appointment.extras
+
+    def test_a_resumed_call_keeps_its_first_start(self, appointment, alice):
+        start = timezone.now()
+        calls.call_start_record(appointment_id=appointment.pk, now=start)
+        calls.call_end_record(appointment_id=appointment.pk, now=start + dt.timedelta(seconds=60))
+        calls.call_start_record(appointment_id=appointment.pk, now=start + dt.timedelta(seconds=90))
+        appointment.refresh_from_db()
+        assert "ended_at" not in appointment.extras["call"]
+        calls.call_end_record(appointment_id=appointment.pk, now=start + dt.timedelta(seconds=300))
+        appointment.refresh_from_db()
+        assert appointment.extras["call"]["duration_s"] == 300
+
+    def test_it_keeps_other_extras(self, appointment):
+        appointment.extras = {"intake": {"done": True}}
+        appointment.save()
+        calls.call_start_record(appointment_id=appointment.pk)
+        appointment.refresh_from_db()
+        assert appointment.extras["intake"] == {"done": True} and "started_at" in appointment.extras["call"]
+
+
+class TestCallPage:
+    def url(self, appointment):
+        return reverse("call_room", args=[appointment.room_id])
+
+    def test_it_shows_the_prejoin_check_to_the_patient(self, client, appointment, alice, settings):
+        settings.WEBRTC_ICE_SERVERS = [{"urls": "stun:stun.example.org:3478"}]
+        client.force_login(alice)
+        response = client.get(self.url(appointment))
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert 'id="call-join"' in body and "js/call.js" in body
+        config = response.context["call_config"]
+        assert config["polite"] is True and config["side"] == "patient"
+        assert config["wsPath"] == f"/ws/calls/{appointment.room_id}/"
+        assert config["iceServers"] == [{"urls": "stun:stun.example.org:3478"}]
+        assert config["afterUrl"] == reverse("appointment_detail", args=[appointment.pk])
+
+    def test_the_doctor_is_sent_to_the_notes_after_the_call(self, client, appointment, carol):
+        login_verified(client, carol)
+        response = client.get(self.url(appointment))
+        assert response.status_code == 200
+        config = response.context["call_config"]
+        assert config["polite"] is False
+        assert config["afterUrl"] == reverse("appointment_detail", args=[appointment.pk]) + "#notes"
+
+    def test_it_checks_ownership(self, client, appointment, grace, bob, dave):
+        for user in (grace, bob, dave):
+            login_verified(client, user)
+            assert client.get(self.url(appointment)).status_code == 404
+
+    def test_it_requires_login(self, client, appointment):
+        response = client.get(self.url(appointment))
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+    def test_it_rejects_post(self, client, appointment, alice):
+        client.force_login(alice)
+        assert client.post(self.url(appointment)).status_code == 405
+
+    def test_it_says_when_the_room_is_closed(self, client, alice, carol):
+        appointment = call_appointment(alice.patient_record, carol, minutes_from_now=60 * 24)
+        client.force_login(alice)
+        response = client.get(self.url(appointment))
+        assert response.status_code == 200
+        assert response.context["closed_reason"] and b"js/call.js" not in response.content
+
+
+class TestJoinCardOnAppointmentPage:
+    def test_participants_see_join_call_while_open(self, client, appointment, alice):
+        client.force_login(alice)
+        response = client.get(reverse("appointment_detail", args=[appointment.pk]))
+        assert reverse("call_room", args=[appointment.room_id]).encode() in response.content
+
+    def test_family_members_see_no_join_link(self, client, appointment, grace):
+        client.force_login(grace)
+        response = client.get(reverse("appointment_detail", args=[appointment.pk]))
+        assert response.status_code == 200
+        assert reverse("call_room", args=[appointment.room_id]).encode() not in response.content
+
+    def test_before_the_window_it_says_when_it_opens(self, client, alice, carol):
+        appointment = call_appointment(alice.patient_record, carol, minutes_from_now=60 * 24)
+        client.force_login(alice)
+        response = client.get(reverse("appointment_detail", args=[appointment.pk]))
+        assert b"The call room is open from" in response.content
+        assert reverse("call_room", args=[appointment.room_id]).encode() not in response.content
+
+
+@pytest.mark.urls("config.urls")
+def test_the_appointment_page_works_with_or_without_the_call_routes(client, appointment, alice):
+    try:
+        reverse("call_room", args=[appointment.room_id])
+        routed = True
+    except NoReverseMatch:
+        routed = False
+    client.force_login(alice)
+    response = client.get(reverse("appointment_detail", args=[appointment.pk]))
+    assert response.status_code == 200 and (b"Join call" in response.content) is routed

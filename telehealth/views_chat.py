@@ -1,0 +1,70 @@
+"""Chat pages: the list (unread counts, last message, archive) and the conversation (history,
+search, live updates through static/js/chat.js). Reads and writes go through telehealth.chat;
+the page's script sends and uploads through /api/v1 with the session."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from clinic import selectors as clinic_selectors
+from telehealth import chat as chats
+
+
+def _strings() -> dict:
+    return {"connected": _("Connected"), "reconnecting": _("Reconnecting…"), "typing": _("is typing…"),
+            "online": _("Online now:"), "onBehalf": _("on behalf of"), "stop": _("Stop and send"),
+            "record": _("Record voice"), "read": _("Read"), "sending": _("Sending…"),
+            "forbidden": _("You are no longer part of this conversation."),
+            "voice": _("Voice message"), "uploadFailed": _("The file could not be sent.")}
+
+
+@require_GET
+@login_required
+def chat_list(request):
+    archived = request.GET.get("archived") == "1"
+    search = request.GET.get("q", "").strip()[:100]
+    rows = list(chats.chats_list(fetched_by=request.user, archived=archived, search=search))
+    return render(request, "telehealth/chat/list.html", {"chats": rows, "archived": archived, "q": search})
+
+
+@require_GET
+@login_required
+def chat_detail(request, chat_id):
+    chat = chats.chat_get(fetched_by=request.user, chat_id=chat_id)
+    side = chats.chat_side(request.user, chat)
+    search = request.GET.get("q", "").strip()[:100]
+    messages, more = chats.messages_list(fetched_by=request.user, chat=chat, search=search)
+    as_doctor = side == "doctor"
+    return render(request, "telehealth/chat/detail.html", {
+        "chat": chat, "side": side, "q": search, "messages": messages, "more": more,
+        "archived": not (chat.is_active_for_doctor if as_doctor else chat.is_active_for_patient),
+        "initial": {"chat_id": str(chat.pk), "user_id": str(request.user.pk), "side": side,
+                    "messages": [chats.message_payload(m) for m in messages], "has_more": more,
+                    "receipts": chats.read_receipts(chat), "searching": bool(search),
+                    "patient_name": chat.patient.name, "strings": _strings()},
+    })
+
+
+@require_POST
+@login_required
+def chat_archive(request, chat_id):
+    chat = chats.chat_get(fetched_by=request.user, chat_id=chat_id)
+    chats.chat_archive(actor=request.user, chat=chat, archived=request.POST.get("archived", "1") == "1")
+    return redirect("chat_list")
+
+
+@require_POST
+@login_required
+def chat_urgent(request, chat_id):
+    chat = chats.chat_get(fetched_by=request.user, chat_id=chat_id)
+    chats.chat_mark_urgent(actor=request.user, chat=chat, urgent=request.POST.get("urgent", "1") == "1")
+    return redirect("chat_detail", chat.pk)
+
+
+@require_POST
+@login_required
+def chat_open_for_appointment(request, appointment_id):
+    appointment = clinic_selectors.appointment_get(fetched_by=request.user, appointment_id=appointment_id)
+    chat = chats.chat_open_for_appointment(actor=request.user, appointment=appointment)
+    return redirect("chat_detail", chat.pk)
