@@ -10,6 +10,7 @@
   var HIDE_AFTER_MS = 8000;
   var MAX_TOASTS = 3;
   var MAX_DELAY_MS = 30000;
+  var CONNECT_DELAY_MS = 1500;
   var ZERO_ID = "00000000-0000-0000-0000-000000000000";
   var labels = {
     unread: bell.dataset.labelUnread || "unread",
@@ -189,5 +190,8 @@
     if (event.persisted) { paused = false; reconnectNow(); }
   });
 
-  connect();
+  // Connect once the page has settled: the bell's count is already current when the page loads,
+  // and the page's own work (a call's signalling, say) goes first.
+  function start() { retryTimer = window.setTimeout(connect, CONNECT_DELAY_MS); }
+  if (document.readyState === "complete") start(); else window.addEventListener("load", start);
 })();

@@ -43,6 +43,8 @@ def open_dashboard(page, live_server, user):
     page.add_init_script(FAKE_SOCKET)
     page.clock.install()
     page.goto(live_server.url + "/dashboard/")
+    page.wait_for_load_state("load")
+    page.clock.run_for(1_600)  # it connects once the page has settled
     page.wait_for_function("window.__sockets && window.__sockets.length === 1")
     page.clock.run_for(10)  # the stand-in opens
 
