@@ -61,7 +61,12 @@
     $("call-preview").srcObject = localStream;
   }
 
-  function join() {
+  let previewed = null; // the device check's promise: joining waits for it
+  let signals = Promise.resolve();
+
+  async function join() {
+    $("call-join").disabled = true;
+    await previewed;
     media = document.querySelector("input[name=call-media]:checked").value;
     if (media === "audio") {
       localStream.getVideoTracks().forEach((track) => { track.stop(); localStream.removeTrack(track); });
@@ -80,7 +85,12 @@
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(`${scheme}//${location.host}${config.wsPath}`);
     ws.onopen = () => { retryMs = 1000; };
-    ws.onmessage = (event) => onSignal(JSON.parse(event.data)).catch((error) => console.warn("call:", error));
+    // Handle signals one at a time, in arrival order: an offer still being applied must not be
+    // overtaken by the next message (which could replace the peer connection under it).
+    ws.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      signals = signals.then(() => onSignal(message)).catch((error) => console.warn("call:", error));
+    };
     ws.onclose = (event) => {
       if (finished) return;
       if (event.code === 4403) return stop(text.refused);
@@ -247,5 +257,5 @@
   $("call-hangup").addEventListener("click", hangUp);
   window.addEventListener("online", restartIce);
   if (navigator.connection) navigator.connection.addEventListener("change", restartIce);
-  preview();
+  previewed = preview();
 })();
