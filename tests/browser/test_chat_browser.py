@@ -44,23 +44,6 @@ FAKE_SOCKET = """
 
 
 @pytest.fixture
-def browser():
-    """Per test, not per session: these tests run among the async websocket tests, and a Playwright
-    sync loop left running in the worker's thread would break every async_to_sync after it."""
-    import os
-
-    require_service(os.path.exists(CHROMIUM), f"Debian chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
 def chat(settings, alice, carol):
     settings.ROOT_URLCONF = "telehealth.tests.test_chat_urls"
     CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
