@@ -784,6 +784,9 @@ def hospital_delete(*, actor: User, hospital: Hospital) -> None:
     _require_admin(actor, _("Only administrators delete hospitals."))
     if hospital.appointments.exists():
         raise Conflict(_("This hospital has appointments and cannot be deleted."))
+    if hospital.staff.exists():
+        # Deleting would leave its staff accounts without a hospital (locked out of their pages).
+        raise Conflict(_("This hospital still has staff accounts; deactivate or move them first."))
     audit_record(action="hospital.deleted", actor=actor, target=hospital)
     try:
         with transaction.atomic():

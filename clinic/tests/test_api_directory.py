@@ -77,6 +77,15 @@ def test_only_admins_delete_hospitals_and_never_with_appointments(client, ada, h
     assert not Hospital.objects.filter(pk=empty.pk).exists()
 
 
+def test_a_hospital_with_staff_is_not_deleted(client, ada):
+    from tests.factories import HospitalStaffFactory
+
+    staffed = HospitalStaffFactory().hospital
+    response = call(client, ada, "delete", f"/hospitals/{staffed.pk}")
+    assert response.status_code == 409 and "staff" in response.json()["detail"]
+    assert Hospital.objects.filter(pk=staffed.pk).exists()
+
+
 def test_hospital_doctors_are_directory_data(client, bob, care, carol, riverside):
     body = call(client, bob, "get", f"/hospitals/{riverside.pk}/doctors").json()
     assert [d["name"] for d in body["items"]] == ["Carol Doctor"]
