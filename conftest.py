@@ -28,6 +28,22 @@ from tests.factories import (
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def _audit_actions_are_known(sender, instance, **kwargs):
+    """Every audit event the code under test writes names an AuditAction (so the admin's audit
+    log shows it labelled and filterable): an unknown action fails the test that wrote it."""
+    from analytics.models import AuditAction
+
+    assert instance.action in AuditAction.values, f"audit action {instance.action!r} is not an AuditAction"
+
+
+def pytest_configure(config):
+    from django.db.models.signals import pre_save
+
+    from analytics.models import AuditEvent
+
+    pre_save.connect(_audit_actions_are_known, sender=AuditEvent, dispatch_uid="haven-test-audit-actions")
+
+
 def require_service(available: bool, what: str):
     """Fail in CI, skip elsewhere, when a real service the test needs is not there."""
     if available:

@@ -30,7 +30,16 @@ def navigation(request):
                   (_("Appointments"), reverse("appointment_list")), (_("Messages"), reverse("chat_list")),
                   (_("Family"), reverse("family"))]
     current = request.path
-    nav = [{"label": label, "url": url, "current": current == url or (url != "/dashboard/" and current.startswith(url))}
+    # The "Messages" item carries the unread chat count (one COUNT query); notifications.js keeps it
+    # current over /ws/notifications/.
+    messages_url = reverse("chat_list")
+    chat_unread = None
+    if any(url == messages_url for _label, url in items):
+        from telehealth.chat import chat_unread_total
+
+        chat_unread = chat_unread_total(user)
+    nav = [{"label": label, "url": url, "current": current == url or (url != "/dashboard/" and current.startswith(url)),
+            "chat_unread": chat_unread if url == messages_url else None}
            for label, url in items]
     # The emergency count polls only for verified doctors (a doctor still on the 2FA page would
     # otherwise have the verify page pasted into the badge).

@@ -1,5 +1,7 @@
 """Reads for accounts, always scoped to the acting user. 404 for missing and not-yours alike."""
 
+import time
+
 from django.db.models import QuerySet
 
 from accounts.models import ApplicationStatus, DoctorApplication, Role, User
@@ -39,9 +41,22 @@ def doctor_application_current(*, user: User) -> DoctorApplication | None:
     return user.doctor_applications.first()
 
 
+APPROVAL_MEMO_SECONDS = 5.0
+
+
 def doctor_is_approved(user: User) -> bool:
-    return (user.is_authenticated and user.role == Role.DOCTOR
-            and user.doctor_applications.filter(status=ApplicationStatus.APPROVED).exists())
+    """Whether this doctor account is approved. A page asks several times (navigation, access
+    gate, policy checks): the answer is remembered on the user object for a few seconds, which
+    covers one request, while a long-lived websocket still sees a revoked approval promptly."""
+    if not (user.is_authenticated and user.role == Role.DOCTOR):
+        return False
+    now = time.monotonic()
+    memo = getattr(user, "_haven_doctor_approved", None)
+    if memo is not None and now - memo[0] < APPROVAL_MEMO_SECONDS:
+        return memo[1]
+    approved = user.doctor_applications.filter(status=ApplicationStatus.APPROVED).exists()
+    user._haven_doctor_approved = (now, approved)
+    return approved
 
 
 def application_for_admin(*, fetched_by: User, application_id) -> DoctorApplication:

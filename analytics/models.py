@@ -81,6 +81,27 @@ class AuditAction(models.TextChoices):
     WELLNESS_TASK_UPDATED = "wellness.task.updated", _("Task updated")
     WELLNESS_TASK_CARRIED_OVER = "wellness.task.carried_over", _("Tasks carried over")
     APPOINTMENT_REQUESTED = "appointment.requested", _("Appointment requested")
+    CALL_STARTED = "call.started", _("Call started")
+    CALL_ENDED = "call.ended", _("Call ended")
+    CALL_REQUEST_CREATED = "call_request.created", _("Call requested from a chat")
+    CALL_REQUEST_ACCEPTED = "call_request.accepted", _("Call request accepted")
+    CALL_REQUEST_DECLINED = "call_request.declined", _("Call request declined")
+    CALL_REQUEST_CANCELLED = "call_request.cancelled", _("Call request cancelled")
+    CALL_REQUEST_EXPIRED = "call_request.expired", _("Call request expired")
+    CALL_REQUEST_VIEWED = "call_request.viewed", _("Call request viewed")
+    CHAT_VIEWED = "chat.viewed", _("Chat messages viewed")
+    CHAT_FILE_VIEWED = "chat.file_viewed", _("Chat file downloaded")
+    CHAT_MESSAGE_VIEWED = "chat.message_viewed", _("Chat message opened by an administrator")
+    CHAT_MESSAGE_SENT = "chat.message_sent", _("Chat message sent")
+    CHAT_MESSAGE_REDACTED = "chat.message_redacted", _("Chat message removed by a moderator")
+    CHAT_ARCHIVED = "chat.archived", _("Chat archived")
+    CHAT_RESTORED = "chat.restored", _("Chat restored")
+    CHAT_URGENT_MARKED = "chat.urgent_marked", _("Chat marked urgent")
+    CHAT_URGENT_WITHDRAWN = "chat.urgent_withdrawn", _("Chat no longer urgent")
+    CHAT_URGENT_RESOLVED = "chat.urgent_resolved", _("Urgent chat handled")
+    CHAT_URGENT_ESCALATED = "chat.urgent_escalated", _("Urgent chat escalated to hospital staff")
+    SMS_SENT = "notification.sms_sent", _("SMS sent")
+    SMS_FAILED = "notification.sms_failed", _("SMS failed")
 
 
 class AuditEvent(BaseModel):
@@ -102,7 +123,8 @@ class AuditEvent(BaseModel):
         indexes = [models.Index(fields=["target_type", "target_id", "-created_at"])]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.target_label}"
+        when = f"{self.created_at:%Y-%m-%d %H:%M:%S} " if self.created_at else ""
+        return f"{when}{self.actor_label} {self.action} {self.target_label}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -14,6 +14,7 @@ Pages, the API, websocket consumers, downloads, tasks and exports all read throu
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import ApplicationStatus, Role, User
+from accounts.selectors import doctor_is_approved
 from clinic.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -41,7 +42,7 @@ def doctor_profile_of(user: User) -> DoctorProfile | None:
     profile = getattr(user, "doctor_profile", None)
     if profile is None:
         return None
-    if not user.doctor_applications.filter(status=ApplicationStatus.APPROVED).exists():
+    if not doctor_is_approved(user):
         return None
     return profile
 

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -173,7 +173,7 @@ def user_patient_relation_add(*, actor: User, user: User, patient: Patient, rela
     if not allowed:
         if selectors.patients_visible_to(actor, clinical=False).filter(pk=patient.pk).exists():
             raise PermissionDenied(_("Only administrators, the patient's hospital or the patient's family link accounts."))
-        raise NotFound("Patient not found.")
+        raise NotFound(_("Patient not found."))
     if relation not in Relation.values:
         raise ValidationError({"relation": [_("Unknown relation.")]})
     if relation == Relation.SELF and patient.user_id != user.pk:
@@ -301,13 +301,44 @@ def _save_booking(appointment: Appointment):
 
 
 @transaction.atomic
+def appointment_book_now(*, accepted_by: User, patient: Patient, doctor: DoctorProfile, requested_by: User | None,
+                         minutes: int, reason: str = "", extras: dict | None = None,
+                         now: dt.datetime | None = None, **event_data) -> Appointment:
+    """A confirmed online appointment starting now, which the doctor agreed to on the spot (a call
+    asked for from a chat). Outside the doctor's offered slots, but under the same rules as any
+    booking: the doctor's row lock, no overlap for the doctor or the patient, the database
+    constraints. The caller holds the transaction and has checked ``accepted_by`` is the doctor."""
+    doctor = _lock_doctor(doctor)
+    start = (now or timezone.now()).replace(microsecond=0)
+    end = start + dt.timedelta(minutes=minutes)
+    busy = (Appointment.objects.filter(doctor=doctor, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+            .exclude(type=AppointmentType.EMERGENCY).order_by("-end").first())
+    if busy is not None:
+        raise SlotTaken(
+            _("You have another appointment until %(end)s. Decline this request, or accept it once you are free.")
+            % {"end": formats.time_format(timezone.localtime(busy.end), "TIME_FORMAT")})
+    _check_patient_free(patient, start, end)
+    appointment = Appointment(
+        patient=patient, doctor=doctor, type=AppointmentType.REMOTE, start=start, end=end, reason=reason.strip(),
+        booked_by=requested_by, status=AppointmentStatus.CONFIRMED, room_id=secrets.token_urlsafe(16),
+        extras=extras or {})
+    _save_booking(appointment)
+    # The history says where it came from; the caller notifies people in its own words.
+    _event(appointment, Kind.REQUESTED, requested_by, reason=appointment.reason, notify=False, **event_data)
+    _event(appointment, Kind.CONFIRMED, accepted_by, notify=False, **event_data)
+    care_team_add(actor=None, doctor=doctor, patient=patient)
+    audit_record(action="appointment.booked", actor=accepted_by, target=appointment, **event_data)
+    return appointment
+
+
+@transaction.atomic
 def appointment_book(*, booked_by: User, patient: Patient, doctor: DoctorProfile, start: dt.datetime, type: str,
                      hospital: Hospital | None = None, reason: str = "", overbook_reason: str = "") -> Appointment:
     """Book a free slot. Patients and family book slots the doctor offers; the doctor may
     deliberately overbook (with a reason). Concurrent bookings of one slot: exactly one wins."""
     if not _may_book_for(booked_by, patient):
         if not (selectors.doctor_profile_of(booked_by) == doctor and selectors.is_in_care_team(doctor, patient)):
-            raise NotFound("Patient not found.")
+            raise NotFound(_("Patient not found."))
     if type not in (AppointmentType.REMOTE, AppointmentType.REGULAR):
         raise ValidationError({"type": [_("Choose an online or an in-person appointment.")]})
     if type == AppointmentType.REGULAR and hospital is None:
@@ -379,7 +410,7 @@ def _locked(appointment: Appointment, actor: User) -> tuple[Appointment, str]:
         # Visible (e.g. a care-team doctor seeing a colleague's appointment) but not theirs to change.
         if selectors.appointments_visible_to(actor).filter(pk=appointment.pk).exists():
             raise PermissionDenied(_("You cannot change this appointment."))
-        raise NotFound("Appointment not found.")
+        raise NotFound(_("Appointment not found."))
     return Appointment.objects.select_for_update().get(pk=appointment.pk), side
 
 
@@ -535,7 +566,7 @@ def emergency_request(*, requested_by: User, patient: Patient, reason: str, hosp
     """Raise an emergency: alerts the on-duty doctors of the patient's care team and hospitals;
     escalates if nobody accepts within EMERGENCY_ESCALATION_MINUTES."""
     if not _may_book_for(requested_by, patient):
-        raise NotFound("Patient not found.")
+        raise NotFound(_("Patient not found."))
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Describe briefly what is happening.")]})
     if Appointment.objects.filter(patient=patient, type=AppointmentType.EMERGENCY, doctor__isnull=True,
@@ -570,7 +601,7 @@ def emergency_accept(*, actor: User, appointment: Appointment) -> Appointment:
     # who took it (409), not get a 404.
     alerted = EmergencyAlert.objects.filter(appointment_id=appointment.pk, recipient=actor).exists()
     if doctor is None or not (alerted or selectors.appointments_visible_to(actor).filter(pk=appointment.pk).exists()):
-        raise NotFound("Appointment not found.")
+        raise NotFound(_("Appointment not found."))
     with transaction.atomic():
         won = Appointment.objects.filter(pk=appointment.pk, type=AppointmentType.EMERGENCY, doctor__isnull=True,
                                          status=AppointmentStatus.REQUESTED).update(

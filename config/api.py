@@ -105,3 +105,7 @@ api.add_router("/notifications", notifications_router)
 from telehealth.api_chat import router as chat_router  # noqa: E402
 
 api.add_router("", chat_router)  # /chats, /chats/{id}, /chats/{id}/messages, /messages, /messages/{id}/read
+
+from telehealth.api_call_requests import router as call_requests_router  # noqa: E402
+
+api.add_router("", call_requests_router)  # /chats/{id}/call-requests, /call-requests/{id}[/accept|/decline|/cancel]

@@ -113,18 +113,26 @@ def check_cache():
 
 
 def check_channel_layer():
+    """A send/receive round trip on a layer instance of its own: the process's shared layer is
+    receiving for the open websockets in the server's event loop, and channels_redis refuses a
+    second event loop receiving on the same instance ("Two event loops are trying to receive()")."""
     from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 
-    layer = get_channel_layer()
-    if layer is None:
+    if DEFAULT_CHANNEL_LAYER not in getattr(settings, "CHANNEL_LAYERS", {}):
         raise CheckFailed("no channel layer configured")
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     nonce = secrets.token_hex(8)
 
     async def round_trip():
-        channel = await layer.new_channel("health.")
-        await layer.send(channel, {"type": "health.ping", "nonce": nonce})
-        return await layer.receive(channel)
+        try:
+            channel = await layer.new_channel("health.")
+            await layer.send(channel, {"type": "health.ping", "nonce": nonce})
+            return await layer.receive(channel)
+        finally:
+            close = getattr(layer, "close_pools", None)  # channels_redis: its own connections
+            if close is not None:
+                await close()
 
     async def with_timeout():
         return await asyncio.wait_for(round_trip(), timeout=CHECK_TIMEOUT)

@@ -136,8 +136,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
-    # SQLite: wait for a writer instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite (the embedded default) serves an ASGI process with several threads writing at once:
+    # wait for a writer instead of failing with "database is locked"; take the write lock when a
+    # transaction begins (a deferred transaction that reads and then writes can fail at once,
+    # without waiting, when another connection writes meanwhile); WAL lets readers go on while a
+    # transaction writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker ---------------------------------------------
@@ -151,7 +159,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # channels_redis waits on Redis with a 5 s blocking pop: the socket timeout must be longer
+            # (redis-py 8 defaults to 5 s and then cuts idle websockets with 1011). The pool is
+            # sized for bursts of group joins/leaves (many sockets closing at once).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5,
+                                  "max_connections": env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000)}]},
         }
     }
 else:
@@ -177,6 +189,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "clinic-emergencies-escalate-due": {
         "task": "clinic.tasks.emergencies_escalate_due", "schedule": timedelta(minutes=1), "options": {"expires": 55},
+    },
+    "telehealth-urgent-chats-escalate-due": {
+        "task": "telehealth.tasks.urgent_chats_escalate_due", "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
+    "telehealth-call-requests-expire-due": {
+        "task": "telehealth.tasks.call_requests_expire_due", "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
     },
     "wellness-evening-reminders": {
         "task": "wellness.tasks.evening_reminders", "schedule": timedelta(minutes=15), "options": {"expires": 14 * 60},
@@ -309,6 +329,12 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Haven <no-reply@haven.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# SMS goes out through Twilio when all three are set; otherwise SMS is simply off (telehealth/sms.py).
+TWILIO_ACCOUNT_SID = secret("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = secret("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+# Twilio's REST API root; tests (and an egress proxy) point it elsewhere.
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 
 # --- I18n ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -360,6 +386,9 @@ LOGGING = {
 APPOINTMENT_CANCEL_CUTOFF_HOURS = env.int("APPOINTMENT_CANCEL_CUTOFF_HOURS", default=12)
 # An emergency request nobody accepted within this many minutes is escalated.
 EMERGENCY_ESCALATION_MINUTES = env.int("EMERGENCY_ESCALATION_MINUTES", default=10)
+# An urgent chat the doctor has not answered (nor marked handled) within this many minutes is
+# escalated to hospital staff.
+CHAT_URGENT_ESCALATION_MINUTES = env.int("CHAT_URGENT_ESCALATION_MINUTES", default=10)
 
 # --- Calls ------------------------------------------------------------------------------------------
 # The call room opens this many minutes before an online appointment and closes this long after it.
@@ -369,6 +398,10 @@ CALL_JOIN_AFTER_MINUTES = env.int("CALL_JOIN_AFTER_MINUTES", default=60)
 # [{"urls": "stun:turn.example.org:3478"}, {"urls": "turn:turn.example.org:3478", "username": "...", "credential": "..."}]
 WEBRTC_ICE_SERVERS = env.json("WEBRTC_ICE_SERVERS", default=[])
 CALL_SIGNAL_RATE = (50, 10)  # at most 50 signalling messages per 10 s per connection
+# A call asked for from a chat: the appointment booked when the doctor accepts lasts this long, and
+# a request nobody answered expires after this many minutes (beat checks every minute).
+CALL_REQUEST_DURATION_MINUTES = env.int("CALL_REQUEST_DURATION_MINUTES", default=30)
+CALL_REQUEST_EXPIRY_MINUTES = env.int("CALL_REQUEST_EXPIRY_MINUTES", default=10)
 
 # --- Wellness --------------------------------------------------------------------------------------
 # Thresholds of the risk rules (rules only suggest flags; a clinician confirms or dismisses).

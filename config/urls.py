@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from config import health
@@ -7,6 +9,8 @@ from config.api import api
 
 urlpatterns = [
     path("health", health.health, name="health"),
+    # Browsers ask for /favicon.ico on pages without an icon link (Django admin, error pages).
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}img/favicon.svg", permanent=True)),
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
@@ -22,9 +26,9 @@ urlpatterns = [
     path("", include("wellness.urls_doctor")),
 ]
 
-admin.site.site_header = "Haven administration"
-admin.site.site_title = "Haven admin"
-admin.site.index_title = "Approvals, people and audit"
+admin.site.site_header = _("Haven administration")
+admin.site.site_title = _("Haven admin")
+admin.site.index_title = _("Approvals, people and audit")
 
 
 def _admin_requires_verified_admin(request):

@@ -6,6 +6,7 @@ Someone else's notification id answers 404, the same as an id that does not exis
 import datetime as dt
 from uuid import UUID
 
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -53,6 +54,6 @@ def notifications_read_all(request):
                            summary="Mark one of your notifications read")
 def notification_read(request, notification_id: UUID):
     if not selectors.notifications_for(request.auth).filter(pk=notification_id).exists():
-        raise NotFound("Notification not found.")
+        raise NotFound(_("Notification not found."))
     marked = services.notifications_mark_read(user=request.auth, ids=[notification_id])
     return {"marked": marked, "unread": selectors.unread_count(request.auth)}

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import SessionAuth
@@ -49,6 +50,9 @@ class ChatOut(Schema):
     is_active_for_doctor: bool
     is_active_for_patient: bool
     is_urgent: bool
+    urgent_at: dt.datetime | None = None
+    urgent_escalated_at: dt.datetime | None = Field(
+        None, description="When the unanswered urgent conversation was escalated to hospital staff.")
     last_seq: int
     last_message_at: dt.datetime | None
     unread: int | None = None
@@ -72,6 +76,7 @@ class MessageOut(Schema):
     file_size: int
     file_url: str | None
     created_at: dt.datetime
+    redacted: bool = Field(False, description="Removed by a moderator: body and file are blank.")
 
 
 class MessagePage(Schema):
@@ -90,6 +95,20 @@ class MessageIn(Schema):
     chat_id: UUID
     client_id: str = Field(..., min_length=1, max_length=64)
     body: str = Field(..., min_length=1, max_length=chats.MAX_BODY)
+
+
+class EscalatedChatOut(Schema):
+    """An escalated urgent conversation as hospital staff see it: who, with whom, since when."""
+
+    id: UUID
+    patient_id: UUID
+    patient_name: str
+    patient_contact: str
+    doctor_id: UUID
+    doctor_name: str
+    urgent_at: dt.datetime
+    urgent_escalated_at: dt.datetime
+    doctor_answered_at: dt.datetime | None = Field(None, description="The doctor's first answer since then, if any.")
 
 
 class ReadOut(Schema):
@@ -143,6 +162,8 @@ def chat_messages(request, chat_id: UUID, after: int | None = None, before: int 
     chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
     messages, more = chats.messages_list(fetched_by=request.auth, chat=chat, after=after, before=before,
                                          search=q, limit=limit)
+    chats.chat_read_record(actor=request.auth, chat=chat, seqs=[m.seq for m in messages], via="api",
+                           request=request)
     return {"messages": [chats.message_payload(m) for m in messages], "has_more": more,
             "receipts": chats.read_receipts(chat)}
 
@@ -157,6 +178,28 @@ def chat_archive(request, chat_id: UUID, payload: FlagIn):
 def chat_urgent(request, chat_id: UUID, payload: FlagIn):
     chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
     return chats.chat_payload(chats.chat_mark_urgent(actor=request.auth, chat=chat, urgent=payload.value))
+
+
+@router.post("/chats/{chat_id}/urgent/resolve", response=ChatOut,
+             summary="Doctor: mark an urgent conversation handled (stops its escalation)")
+def chat_urgent_resolve(request, chat_id: UUID):
+    from telehealth.escalation import chat_resolve_urgent
+
+    chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
+    return chats.chat_payload(chat_resolve_urgent(actor=request.auth, chat=chat))
+
+
+@router.get("/hospitals/{hospital_id}/urgent-chats", response=list[EscalatedChatOut],
+            summary="Hospital staff: urgent conversations escalated to this hospital (never their messages)")
+def hospital_urgent_chats(request, hospital_id: UUID):
+    from telehealth.escalation import escalated_chats_for_hospital
+
+    hospital = clinic_selectors.hospital_get(hospital_id=hospital_id)
+    return [{"id": c.pk, "patient_id": c.patient_id, "patient_name": c.patient.name,
+             "patient_contact": c.patient.contact, "doctor_id": c.doctor_id, "doctor_name": c.doctor.user.name,
+             "urgent_at": c.urgent_at, "urgent_escalated_at": c.urgent_escalated_at,
+             "doctor_answered_at": c.doctor_answered_at}
+            for c in escalated_chats_for_hospital(fetched_by=request.auth, hospital=hospital)]
 
 
 @router.post("/messages", response={200: MessageOut, 201: MessageOut},
@@ -190,7 +233,8 @@ def message_read(request, message_id: UUID):
 def message_file(request, message_id: UUID):
     message = chats.message_get(fetched_by=request.auth, message_id=message_id)
     if not message.file:
-        raise NotFound("This message has no file.")
+        raise NotFound(_("This message has no file."))
+    chats.chat_file_read_record(actor=request.auth, message=message, via="api", request=request)
     return chats_file_response(message)
 
 

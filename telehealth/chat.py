@@ -11,25 +11,29 @@ sender's ``client_id`` (a retried send is stored once).
 """
 
 import logging
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.cache import cache
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Max, OuterRef, PositiveBigIntegerField, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
+from analytics.services import audit_record
 from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, Relation, UserPatientRelation
 from clinic.selectors import doctor_profile_of, patient_ids_managed_by
 from clinic.services import care_team_member_added
 from core.errors import NotFound, PermissionDenied
 from core.uploads import IMAGE_TYPES, reencode_image, validate_document
+from telehealth import presence
 from telehealth.models import Chat, ChatReadState, Message, Notification
 from telehealth.services import notification_send
 
@@ -101,7 +105,7 @@ def chats_list(*, fetched_by: User, archived: bool = False, search: str = "") ->
     qs = qs.annotate(
         my_read_seq=Coalesce(Subquery(my_read), Value(0)),
     ).annotate(
-        unread=Count("messages", filter=Q(messages__seq__gt=F("my_read_seq")) & ~Q(messages__sender=fetched_by)),
+        unread=_unread_expression(F("my_read_seq")),
         last_body=Subquery(last.values("body")[:1]),
         last_kind=Subquery(last.values("kind")[:1]),
     )
@@ -109,11 +113,24 @@ def chats_list(*, fetched_by: User, archived: bool = False, search: str = "") ->
 
 
 def chat_unread_total(user: User) -> int:
-    """For the navigation badge: unread messages over all the user's chats."""
+    """For the navigation badge: unread messages (from others, after the user's read pointer) over
+    all the user's chats, archived ones included. One COUNT, whatever the number of chats (plus the
+    approved-doctor check of ``chats_visible_to``): it runs on every page."""
     if not user.is_authenticated:
         return 0
-    return sum(c.unread for c in chats_list(fetched_by=user)) + sum(
-        c.unread for c in chats_list(fetched_by=user, archived=True))
+    my_read = ChatReadState.objects.filter(chat=OuterRef("pk"), user=user).values("last_read_seq")[:1]
+    total = (chats_visible_to(user)
+             .annotate(unread=_unread_expression(Coalesce(Subquery(my_read), Value(0))))
+             .aggregate(total=Sum("unread"))["total"])
+    return int(total or 0)
+
+
+def _unread_expression(my_read_seq):
+    """Unread messages of a chat for one member, without reading the messages: sending moves the
+    sender's read pointer to their own message, so everything after the pointer is from others
+    and their number is ``last_seq - pointer`` (an index-free sum over the member's few chats
+    instead of a scan of the message table)."""
+    return Greatest(F("last_seq") - my_read_seq, Value(0), output_field=PositiveBigIntegerField())
 
 
 def messages_list(*, fetched_by: User, chat: Chat, after: int | None = None, before: int | None = None,
@@ -144,6 +161,36 @@ def message_get(*, fetched_by: User, message_id) -> Message:
     return message
 
 
+def _is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.is_admin)
+
+
+def chats_for_admin(*, fetched_by: User) -> QuerySet[Chat]:
+    """Django admin's chat list: metadata for administrators, who moderate but are not members
+    (so ``chats_visible_to`` never gives them a chat). Nobody else gets a row."""
+    if not _is_admin(fetched_by):
+        return Chat.objects.none()
+    return Chat.objects.select_related("patient", "doctor__user")
+
+
+def messages_for_admin(*, fetched_by: User) -> QuerySet[Message]:
+    if not _is_admin(fetched_by):
+        return Message.objects.none()
+    return Message.objects.select_related("chat__patient", "chat__doctor__user", "sender")
+
+
+def message_for_admin(*, fetched_by: User, message_id) -> Message:
+    message = messages_for_admin(fetched_by=fetched_by).filter(pk=message_id).first()
+    if message is None:
+        raise NotFound(_("Message not found."))
+    return message
+
+
+def message_is_redacted(message: Message) -> bool:
+    """A moderator blanked it (``message_redact``)."""
+    return message.redacted_at is not None
+
+
 def read_receipts(chat: Chat) -> dict:
     """How far each member has read: {user_id: last_read_seq}."""
     return {str(uid): seq for uid, seq in ChatReadState.objects.filter(chat=chat).values_list("user_id", "last_read_seq")}
@@ -168,6 +215,7 @@ def message_payload(message: Message) -> dict:
         "file_size": message.file_size,
         "file_url": reverse("api:chat_message_file", kwargs={"message_id": message.pk}) if message.file else None,
         "created_at": message.created_at.isoformat(),
+        "redacted": message_is_redacted(message),
     }
 
 
@@ -181,6 +229,8 @@ def chat_payload(chat: Chat, *, user: User | None = None) -> dict:
         "is_active_for_doctor": chat.is_active_for_doctor,
         "is_active_for_patient": chat.is_active_for_patient,
         "is_urgent": chat.is_urgent,
+        "urgent_at": chat.urgent_at.isoformat() if chat.urgent_at else None,
+        "urgent_escalated_at": chat.urgent_escalated_at.isoformat() if chat.urgent_escalated_at else None,
         "last_seq": chat.last_seq,
         "last_message_at": chat.last_message_at.isoformat() if chat.last_message_at else None,
         "unread": getattr(chat, "unread", None),
@@ -189,32 +239,89 @@ def chat_payload(chat: Chat, *, user: User | None = None) -> dict:
     }
 
 
+# --- audit of reads --------------------------------------------------------------------------------
+# Messages are the patient's clinical data. As for wellness and emotion data, a read by anyone but
+# the patient's own account (family, the doctor, an administrator in Django admin) writes an audit
+# event whose target is the patient; every read that returned messages is one event (a page, an
+# API page, a resync after a reconnect, a file download), a read that returned nothing none.
+# Messages pushed live to an open socket are the exception: one event per socket per
+# LIVE_AUDIT_WINDOW covers them (telehealth.consumers), not one per frame.
+
+def _own_record(user: User, chat: Chat) -> bool:
+    return chat.patient.user_id is not None and chat.patient.user_id == user.pk
+
+
+def chat_read_record(*, actor: User, chat: Chat, seqs, via: str, request=None) -> None:
+    """Audit that ``actor`` read these messages (by seq) of ``chat`` through ``via`` (page, api,
+    resync, live). A contiguous run is stored as its range; otherwise (a search, a live stream
+    interleaved with the reader's own messages) the seqs themselves."""
+    seqs = sorted(set(seqs))
+    if not seqs or _own_record(actor, chat):
+        return
+    data = {"chat": str(chat.pk), "via": via, "seq_from": seqs[0], "seq_to": seqs[-1], "count": len(seqs)}
+    if seqs[-1] - seqs[0] + 1 != len(seqs):
+        data["seqs"] = seqs[:500]
+    audit_record(action="chat.viewed", actor=actor, target=chat.patient, request=request, **data)
+
+
+def chat_file_read_record(*, actor: User, message: Message, via: str, request=None) -> None:
+    """Audit a download of a message's file or voice recording."""
+    chat = message.chat
+    if via != "admin" and _own_record(actor, chat):
+        return
+    audit_record(action="chat.file_viewed", actor=actor, target=chat.patient, request=request, via=via,
+                 chat=str(chat.pk), message=str(message.pk), seq=message.seq, kind=message.kind)
+
+
+def message_admin_view_record(*, actor: User, message: Message, request=None) -> None:
+    """An administrator opened one message's content in Django admin (always audited)."""
+    audit_record(action="chat.message_viewed", actor=actor, target=message.chat.patient, request=request,
+                 via="admin", chat=str(message.chat_id), message=str(message.pk), seq=message.seq)
+
+
 # --- presence --------------------------------------------------------------------------------------
 
 def _presence_key(chat_id) -> str:
     return f"chat:presence:{chat_id}"
 
 
+PRESENCE_TTL_S = 6 * 3600
+# Each open chat socket refreshes its entry this often; an entry not refreshed for PRESENCE_STALE_S
+# belongs to a server process that died without saying goodbye (a crash, a killed deploy) and no
+# longer counts as online, so its user is notified of new messages again.
+PRESENCE_HEARTBEAT_S = 60
+PRESENCE_STALE_S = 3 * PRESENCE_HEARTBEAT_S
+
+
+def _online(connections, now: float) -> list[str]:
+    """Drop stale entries (in place) and return the ids of the users still online."""
+    for channel, entry in list(connections.items()):
+        if not isinstance(entry, list) or now - entry[1] > PRESENCE_STALE_S:
+            del connections[channel]
+    return sorted({entry[0] for entry in connections.values()})
+
+
 def presence_join(chat_id, channel_name: str, user_id) -> list[str]:
-    """Record one open connection; returns the ids of users online in the chat. Read-modify-write
-    on the cache: a lost race only misreports presence until the next join or leave."""
-    key = _presence_key(chat_id)
-    connections = cache.get(key) or {}
-    connections[channel_name] = str(user_id)
-    cache.set(key, connections, timeout=6 * 3600)
-    return sorted(set(connections.values()))
+    """Record (or refresh: the socket's heartbeat) one open connection; returns the ids of users
+    online in the chat."""
+    def join(connections):
+        now = time.time()
+        connections[channel_name] = [str(user_id), now]
+        return _online(connections, now)
+
+    return presence.update(_presence_key(chat_id), join, ttl=PRESENCE_TTL_S)
 
 
 def presence_leave(chat_id, channel_name: str) -> list[str]:
-    key = _presence_key(chat_id)
-    connections = cache.get(key) or {}
-    connections.pop(channel_name, None)
-    cache.set(key, connections, timeout=6 * 3600)
-    return sorted(set(connections.values()))
+    def leave(connections):
+        connections.pop(channel_name, None)
+        return _online(connections, time.time())
+
+    return presence.update(_presence_key(chat_id), leave, ttl=PRESENCE_TTL_S)
 
 
 def presence_online(chat_id) -> list[str]:
-    return sorted(set((cache.get(_presence_key(chat_id)) or {}).values()))
+    return _online(presence.read(_presence_key(chat_id)), time.time())
 
 
 # --- services --------------------------------------------------------------------------------------
@@ -230,6 +337,16 @@ def _broadcast(chat_id, event: dict):
         except Exception:  # the write is committed; clients catch up with after= on reconnect
             log.exception("chat broadcast failed")
     transaction.on_commit(send)
+
+
+def _push_unread_totals(chat: Chat, *, user_ids=None):
+    """After commit, send these users (default: every member) their unread total for the
+    navigation badge, over their /ws/notifications/ sockets."""
+    def push():
+        from telehealth.consumers_notifications import chat_unread_push
+
+        chat_unread_push(user_ids if user_ids is not None else chat_member_ids(chat))
+    transaction.on_commit(push)
 
 
 def chat_open(*, actor: User | None, patient: Patient, doctor: DoctorProfile) -> Chat:
@@ -327,7 +444,10 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
             if stored_file is not None:
                 message.file.save(stored_file.name, stored_file, save=False)
             message.save()
-            _mark_read(chat, sender, seq)
+            if _mark_read(chat, sender, seq):
+                _chat_notification_sync(chat=chat, recipient=sender)  # writing means having read
+            audit_record(action="chat.message_sent", actor=sender, target=chat.patient, chat=str(chat.pk),
+                         message=str(message.pk), seq=seq, kind=kind, role=role)
     except IntegrityError:
         # The same client id raced in from another connection: the first one won.
         if message is not None and message.file:
@@ -338,6 +458,8 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
         return existing, False
     chat.last_seq, chat.last_message_at = seq, now
     payload = message_payload(message)
+    # Badge counts before the broadcast: a member's "read" answering the broadcast is pushed after.
+    _push_unread_totals(chat)
     _broadcast(chat.pk, {"type": "message", "message": payload})
     _notify_offline_members(chat, message)
     return message, True
@@ -346,15 +468,110 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
 def _notify_offline_members(chat: Chat, message: Message):
     def notify():
         online = set(presence_online(chat.pk))
-        url = reverse("chat_detail", args=[chat.pk])
-        preview = message.body[:140] if message.kind == Message.Kind.TEXT else message.get_kind_display()
         for user in User.objects.filter(pk__in=chat_member_ids(chat) - {message.sender_id}, is_active=True):
             if str(user.pk) in online:
                 continue
-            notification_send(recipient=user, kind=Notification.Kind.CHAT_MESSAGE,
-                              title=_("New message from %(name)s") % {"name": message.sender.name},
-                              body=str(preview), url=url, source_key=f"chatmsg:{message.pk}")
+            with transaction.atomic():
+                _chat_notification_sync(chat=chat, recipient=user, new_seq=message.seq)
     transaction.on_commit(notify)
+
+
+# --- grouped message notifications ----------------------------------------------------------------
+# Not one notification (and email) per message: each recipient has at most one unread "new
+# messages" notification per chat, rewritten as messages arrive ("3 new messages from Dr. Carol")
+# and emailed once, when it is created. A new one is created only after the previous one was read,
+# on the bell or by reading the chat (which marks it read). Its source_key is
+# ``chatmsg:<chat id>:<seq of the message that opened it>``: with the unique constraint a repeated
+# delivery of that message is a no-op. The recipient's ChatReadState row, locked first, serialises
+# concurrent messages (and reads) for one recipient, so two messages at once make one notification.
+
+def _group_prefix(chat_id) -> str:
+    return f"chatmsg:{chat_id}:"
+
+
+def _group_seq(notification: Notification) -> int:
+    try:
+        return int(notification.source_key.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _display_name(chat: Chat, user: User | None, role: str = "") -> str:
+    if user is None:
+        return chat.patient.name if role != Message.SenderRole.DOCTOR else _("Dr. %(name)s") % {
+            "name": chat.doctor.user.name}
+    if role == Message.SenderRole.DOCTOR:
+        return _("Dr. %(name)s") % {"name": user.name}
+    return user.name
+
+
+def _preview(message: Message) -> str:
+    if message_is_redacted(message):
+        return _("Message removed by a moderator.")
+    if message.kind == Message.Kind.TEXT:
+        return message.body[:140]
+    return str(message.get_kind_display())
+
+
+def _group_texts(chat: Chat, recipient: User, *, count: int, senders: int, last: Message) -> tuple[str, str]:
+    if senders > 1:
+        counterpart = (chat.patient.name if chat.doctor.user_id == recipient.pk
+                       else _("Dr. %(name)s") % {"name": chat.doctor.user.name})
+        title = ngettext("%(count)d new message in your conversation with %(name)s",
+                         "%(count)d new messages in your conversation with %(name)s", count) % {
+            "count": count, "name": counterpart}
+    else:
+        name = _display_name(chat, last.sender, last.sender_role)
+        title = (_("New message from %(name)s") % {"name": name} if count == 1 else
+                 ngettext("%(count)d new message from %(name)s", "%(count)d new messages from %(name)s", count)
+                 % {"count": count, "name": name})
+    return title, _preview(last)
+
+
+def _chat_notification_sync(*, chat: Chat, recipient: User, new_seq: int | None = None) -> Notification | None:
+    """Bring ``recipient``'s message notification for ``chat`` up to date with their unread
+    messages: recount it, mark it read when nothing is left unread, or (``new_seq``: a message
+    that just arrived for them) open a new one. Call inside a transaction."""
+    state, _created = ChatReadState.objects.get_or_create(chat=chat, user=recipient)
+    pointer = ChatReadState.objects.select_for_update().values_list("last_read_seq", flat=True).get(pk=state.pk)
+    latest = (Notification.objects.filter(recipient=recipient, kind=Notification.Kind.CHAT_MESSAGE,
+                                          source_key__startswith=_group_prefix(chat.pk))
+              .order_by("-created_at").first())
+    current = latest if latest is not None and latest.read_at is None else None
+    # A message already read, or already counted by a group the recipient has seen, opens nothing.
+    if current is None and not (new_seq is not None and new_seq > pointer and
+                                (latest is None or new_seq > _group_seq(latest))):
+        return None
+    unread = Message.objects.filter(chat=chat, seq__gt=pointer).exclude(sender=recipient)
+    stats = unread.aggregate(count=Count("pk"), senders=Count("sender", distinct=True), last=Max("seq"))
+    if not stats["count"]:
+        if current is not None:
+            current.read_at = timezone.now()
+            current.save(update_fields=["read_at", "updated_at"])
+        return current
+    last = unread.select_related("sender").get(seq=stats["last"])
+    url = reverse("chat_detail", args=[chat.pk])
+    with translation.override(recipient.preferred_language or settings.LANGUAGE_CODE):
+        title, body = _group_texts(chat, recipient, count=stats["count"], senders=stats["senders"], last=last)
+        if current is None:
+            # The email says who wrote, never what: message content stays behind the login.
+            email_text = _("%(title)s.\n\nFor your privacy the message is not in this email. Read it in Haven:\n"
+                           "%(url)s") % {"title": title, "url": settings.SITE_URL + url}
+    if current is None:
+        return notification_send(recipient=recipient, kind=Notification.Kind.CHAT_MESSAGE, title=title, body=body,
+                                 url=url, email=True, email_text=email_text,
+                                 source_key=f"{_group_prefix(chat.pk)}{new_seq}")
+    if (current.title, current.body) != (title[:200], body):
+        current.title, current.body = title[:200], body
+        current.save(update_fields=["title", "body", "updated_at"])
+        transaction.on_commit(lambda: _push_notification(current))
+    return current
+
+
+def _push_notification(notification: Notification) -> None:
+    from telehealth.consumers_notifications import notification_push
+
+    notification_push(notification)
 
 
 def _mark_read(chat: Chat, user: User, seq: int) -> bool:
@@ -374,8 +591,11 @@ def chat_mark_read(*, user: User, chat: Chat, seq: int) -> int:
     seq = max(0, min(int(seq), Chat.objects.values_list("last_seq", flat=True).get(pk=chat.pk)))
     with transaction.atomic():
         moved = _mark_read(chat, user, seq)
+        if moved:
+            _chat_notification_sync(chat=chat, recipient=user)  # read up to here: the bell follows
     if moved:
         _broadcast(chat.pk, {"type": "read", "user_id": str(user.pk), "seq": seq})
+        _push_unread_totals(chat, user_ids=[user.pk])  # the reader's other tabs
     return ChatReadState.objects.values_list("last_read_seq", flat=True).get(chat=chat, user=user)
 
 
@@ -390,8 +610,53 @@ def chat_archive(*, actor: User, chat: Chat, archived: bool = True) -> Chat:
         raise NotFound(_("Chat not found."))
     field = "is_active_for_doctor" if side == Message.SenderRole.DOCTOR else "is_active_for_patient"
     setattr(chat, field, not archived)
-    chat.save(update_fields=[field, "updated_at"])
+    with transaction.atomic():
+        chat.save(update_fields=[field, "updated_at"])
+        audit_record(action="chat.archived" if archived else "chat.restored", actor=actor, target=chat.patient,
+                     chat=str(chat.pk), side=side)
     return chat
+
+
+REDACT_REASON_MAX = 300
+
+
+def message_redact(*, actor: User, message: Message, reason: str, request=None) -> Message:
+    """An administrator removes an abusive message's content: the body, the file (deleted from
+    storage once committed) and its name are blanked, the message keeps its place (seq, sender,
+    time) and shows as removed (``redacted_at``). The reason is kept in the audit event. Open conversation pages replace it live (``message_redacted``); previews of it in the
+    recipients' notifications are blanked too. Redacting a redacted message changes nothing."""
+    if not _is_admin(actor):
+        raise PermissionDenied(_("Only administrators can remove messages."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the message is removed.")]})
+    if len(reason) > REDACT_REASON_MAX:
+        raise ValidationError({"reason": [_("Keep the reason under %(n)d characters.") % {"n": REDACT_REASON_MAX}]})
+    with transaction.atomic():
+        message = (Message.objects.select_for_update(of=("self",)).select_related("chat__patient", "sender")
+                   .get(pk=message.pk))
+        if message_is_redacted(message):
+            return message
+        chat, preview, stored = message.chat, _preview(message), message.file.name
+        had = {"had_body": bool(message.body), "had_file": bool(stored)}
+        message.body, message.file, message.file_name, message.file_type, message.file_size = "", "", "", "", 0
+        message.redacted_at = timezone.now()
+        message.save(update_fields=["body", "file", "file_name", "file_type", "file_size", "redacted_at",
+                                    "updated_at"])
+        previews = Notification.objects.filter(
+            kind=Notification.Kind.CHAT_MESSAGE, source_key__startswith=_group_prefix(chat.pk), body=preview)
+        for notification in previews.select_related("recipient") if message.kind == Message.Kind.TEXT else ():
+            with translation.override(notification.recipient.preferred_language or settings.LANGUAGE_CODE):
+                notification.body = _preview(message)
+            notification.save(update_fields=["body", "updated_at"])
+        audit_record(action="chat.message_redacted", actor=actor, target=chat.patient, request=request,
+                     chat=str(chat.pk), message=str(message.pk), seq=message.seq, kind=message.kind,
+                     reason=reason, **had)
+        if stored:
+            storage = Message._meta.get_field("file").storage
+            transaction.on_commit(lambda: storage.delete(stored))
+        _broadcast(chat.pk, {"type": "message_redacted", "message": message_payload(message)})
+    return message
 
 
 def chat_mark_urgent(*, actor: User, chat: Chat, urgent: bool = True) -> Chat:
@@ -402,18 +667,35 @@ def chat_mark_urgent(*, actor: User, chat: Chat, urgent: bool = True) -> Chat:
         raise NotFound(_("Chat not found."))
     if side == Message.SenderRole.DOCTOR and urgent:
         raise PermissionDenied(_("Only the patient's side can mark a conversation urgent."))
+    if side == Message.SenderRole.DOCTOR:
+        from telehealth.escalation import chat_resolve_urgent
+
+        return chat_resolve_urgent(actor=actor, chat=chat)
+    from analytics.services import audit_record
+    from telehealth.sms import sms_queue
+
     with transaction.atomic():
-        was_urgent = chat.is_urgent
+        # Under the row lock (escalation takes it too); marking an urgent chat urgent again keeps
+        # its clock, so repeating the request cannot postpone or undo an escalation.
+        locked = Chat.objects.select_for_update().get(pk=chat.pk)
+        was_urgent = locked.is_urgent
         chat.is_urgent = urgent
-        chat.urgent_at = timezone.now() if urgent else None
-        chat.is_active_for_doctor = True if urgent else chat.is_active_for_doctor
-        chat.save(update_fields=["is_urgent", "urgent_at", "is_active_for_doctor", "updated_at"])
+        chat.urgent_at = (locked.urgent_at or timezone.now()) if urgent and was_urgent else (
+            timezone.now() if urgent else None)
+        chat.urgent_escalated_at = locked.urgent_escalated_at if urgent and was_urgent else None
+        chat.is_active_for_doctor = True if urgent else locked.is_active_for_doctor
+        chat.save(update_fields=["is_urgent", "urgent_at", "urgent_escalated_at", "is_active_for_doctor",
+                                 "updated_at"])
         if urgent and not was_urgent:
-            notification_send(
+            notification = notification_send(
                 recipient=chat.doctor.user, kind=Notification.Kind.CHAT_URGENT, email=True,
                 title=_("Urgent message from %(patient)s") % {"patient": chat.patient.name},
                 body=_("%(who)s marked the conversation urgent.") % {"who": actor.name},
                 url=reverse("chat_detail", args=[chat.pk]),
                 source_key=f"chaturgent:{chat.pk}:{int(chat.urgent_at.timestamp())}")
-        _broadcast(chat.pk, {"type": "chat", "is_urgent": urgent})
+            sms_queue(notification)
+        if urgent != was_urgent:
+            audit_record(action="chat.urgent_marked" if urgent else "chat.urgent_withdrawn", actor=actor,
+                         target=chat.patient, chat=str(chat.pk))
+        _broadcast(chat.pk, {"type": "chat", "is_urgent": urgent, "escalated": bool(chat.urgent_escalated_at)})
     return chat

@@ -10,12 +10,19 @@ Frames from the client (JSON, at most 16 KB):
   {"type": "read", "seq": 12}                               move the read pointer (receipt)
   {"type": "resync", "after": 9}                            everything after seq 9
 Bad frames are answered with {"type": "error", ...}; the connection stays open.
+
+Events to the client: message, ack, messages (resync), read, typing, presence, chat (urgency), and
+{"type": "call_request", "call_request": {...}} whenever a call request of the chat changes
+(telehealth.call_requests); chat_event forwards every group event as it is.
 """
 
+import asyncio
 import json
+import logging
 import time
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
@@ -27,12 +34,24 @@ from accounts.tokens import TokenError, user_for_token
 from core.errors import DomainError
 from telehealth import chat as chats
 
+logger = logging.getLogger(__name__)
+
+
+def presence_call(function):
+    """Presence touches Redis (or the in-process cache), never the database: run it in a worker
+    thread of its own instead of queueing behind the process's single database thread."""
+    return sync_to_async(function, thread_sensitive=False)
+
 MAX_FRAME = 16 * 1024
 FRAME_TYPES = {"message", "typing", "read", "resync"}
 RATE_MESSAGES = 20  # messages per connection ...
 RATE_WINDOW = 10.0  # ... per this many seconds
 TYPING_INTERVAL = 2.0
 CLOSE_FORBIDDEN = 4403
+# Messages pushed live are audited as reads once per socket per this many seconds (and when the
+# socket closes), not once per frame: a busy conversation would otherwise write an audit row for
+# every message to every open page. A process that dies loses at most this window's record.
+LIVE_AUDIT_WINDOW = 60.0
 
 
 class TokenAuthMiddleware:
@@ -67,6 +86,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.sent_at: list[float] = []
         self.last_typing = 0.0
         self.joined = False
+        self.live_seqs: list[int] = []  # pushed to this socket from others, not yet audited
+        self.live_flush = None
         self.chat = await self._membership()
         if self.chat is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -74,17 +95,45 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.joined = True
         await self.accept()
-        online = await database_sync_to_async(chats.presence_join)(self.chat_id, self.channel_name, self.user.pk)
+        online = await presence_call(chats.presence_join)(self.chat_id, self.channel_name, self.user.pk)
+        self.heartbeat = asyncio.ensure_future(self._presence_heartbeat())
         await self.channel_layer.group_send(self.group, {"type": "chat.event", "event": {
             "type": "presence", "online": online}})
+
+    async def _presence_heartbeat(self):
+        """Keep this socket's presence entry fresh (entries of a crashed process go stale)."""
+        while True:
+            await asyncio.sleep(chats.PRESENCE_HEARTBEAT_S)
+            try:
+                await presence_call(chats.presence_join)(self.chat_id, self.channel_name, self.user.pk)
+            except Exception:
+                logger.warning("chat socket could not refresh its presence", exc_info=True)
 
     async def disconnect(self, code):
         if not getattr(self, "joined", False):
             return
-        await self.channel_layer.group_discard(self.group, self.channel_name)
-        online = await database_sync_to_async(chats.presence_leave)(self.chat_id, self.channel_name)
-        await self.channel_layer.group_send(self.group, {"type": "chat.event", "event": {
-            "type": "presence", "online": online}})
+        if self.live_flush is not None:
+            self.live_flush.cancel()
+            self.live_flush = None
+        if getattr(self, "heartbeat", None) is not None:
+            self.heartbeat.cancel()
+            self.heartbeat = None
+        # Presence first (left and announced), then the rest, each step on its own: when thousands
+        # of sockets close at once the channel layer can run out of Redis connections, and a failed
+        # group_discard must not leave this person "online" (offline members are the ones notified
+        # of new messages); and the server gives a closing socket only a few seconds. A stale group
+        # membership expires by itself (channels_redis group_expiry).
+        try:
+            online = await presence_call(chats.presence_leave)(self.chat_id, self.channel_name)
+            await self.channel_layer.group_send(self.group, {"type": "chat.event", "event": {
+                "type": "presence", "online": online}})
+        except Exception:
+            logger.warning("chat socket could not leave the presence list", exc_info=True)
+        for step in (self.channel_layer.group_discard(self.group, self.channel_name), self._audit_live_reads()):
+            try:
+                await step
+            except Exception:
+                logger.warning("chat socket: a disconnect step failed", exc_info=True)
 
     @database_sync_to_async
     def _membership(self):
@@ -137,6 +186,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                                      client_id=frame["client_id"])
         self.sent_at.append(now)
         payload = await self._send_message(frame["client_id"], frame["body"])
+        self.last_typing = 0.0  # a sent message ends the typing; the next message's typing shows at once
         # The sender learns its message is stored (also on a retried, already stored send).
         await self._send_json({"type": "ack", "client_id": frame["client_id"], "message": payload})
 
@@ -170,6 +220,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _resync(self, after):
         messages, more = chats.messages_list(fetched_by=self.user, chat=self.chat, after=after,
                                              limit=chats.PAGE_MAX)
+        chats.chat_read_record(actor=self.user, chat=self.chat, seqs=[m.seq for m in messages], via="resync")
         return {"type": "messages", "after": after, "messages": [chats.message_payload(m) for m in messages],
                 "more": more, "receipts": chats.read_receipts(self.chat),
                 "online": chats.presence_online(self.chat_id)}
@@ -181,6 +232,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if body.get("type") == "typing" and body.get("user_id") == str(self.user.pk):
             return
         await self._send_json(body)
+        if body.get("type") == "message" and body["message"].get("sender_id") != str(self.user.pk):
+            self.live_seqs.append(body["message"]["seq"])
+            if self.live_flush is None:
+                self.live_flush = asyncio.ensure_future(self._audit_live_reads_later())
+
+    async def _audit_live_reads_later(self):
+        await asyncio.sleep(LIVE_AUDIT_WINDOW)
+        self.live_flush = None
+        await self._audit_live_reads()
+
+    async def _audit_live_reads(self):
+        seqs, self.live_seqs = self.live_seqs, []
+        if seqs:
+            await database_sync_to_async(chats.chat_read_record)(actor=self.user, chat=self.chat, seqs=seqs,
+                                                                 via="live")
 
     async def _send_json(self, data):
         await self.send(text_data=json.dumps(data))

@@ -5,7 +5,7 @@ participants of the appointment (``telehealth.calls``) and nothing else: media n
 through here. Frames are validated and rebuilt before they are relayed, so a client can only
 ever send the other participant well-formed signalling, never arbitrary data.
 
-Who is in the room is kept in the cache (Redis in production, so it works across ASGI
+Who is in the room is kept in telehealth.presence (Redis in production, so it works across ASGI
 processes): one entry per side. A second connection of the same side (a reload, a second tab)
 replaces the first, which is closed with 4409.
 
@@ -15,6 +15,7 @@ connection of the same participant.
 """
 
 import json
+import logging
 import re
 import time
 from collections import deque
@@ -22,9 +23,10 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.cache import cache
 
-from telehealth import calls
+from telehealth import calls, presence
+
+logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_REPLACED = 4409
@@ -99,7 +101,7 @@ def clean_frame(data) -> dict:
     return {"type": "hangup"}
 
 
-# --- presence (cache) ----------------------------------------------------------------------------------
+# --- presence (shared by every ASGI process: telehealth.presence) ---------------------------------------
 
 def _presence_key(room_id):
     return f"call:presence:{room_id}"
@@ -107,46 +109,47 @@ def _presence_key(room_id):
 
 def presence_join(room_id, side, channel, user_id) -> tuple[str | None, dict | None]:
     """Enter the room; returns (the channel this connection replaces, the other side's entry)."""
-    key = _presence_key(room_id)
-    room = cache.get(key) or {}
-    previous = (room.get(side) or {}).get("channel")
-    room[side] = {"channel": channel, "user_id": str(user_id), "ready": False}
-    cache.set(key, room, PRESENCE_TTL_S)
-    peer = room.get(calls.DOCTOR if side == calls.PATIENT else calls.PATIENT)
-    return (previous if previous != channel else None), peer
+    def join(room):
+        previous = (room.get(side) or {}).get("channel")
+        room[side] = {"channel": channel, "user_id": str(user_id), "ready": False}
+        peer = room.get(calls.DOCTOR if side == calls.PATIENT else calls.PATIENT)
+        return (previous if previous != channel else None), peer
+
+    return presence.update(_presence_key(room_id), join, ttl=PRESENCE_TTL_S)
 
 
 def presence_ready(room_id, side, channel) -> bool:
     """Mark this side ready; True exactly when this makes both sides ready and the call had not
     started yet (that is when the start is recorded)."""
-    key = _presence_key(room_id)
-    room = cache.get(key) or {}
-    entry = room.get(side)
-    if not entry or entry["channel"] != channel:
-        return False
-    entry["ready"] = True
-    both = all((room.get(s) or {}).get("ready") for s in (calls.PATIENT, calls.DOCTOR))
-    starts = both and not room.get("started")
-    if starts:
-        room["started"] = True
-    cache.set(key, room, PRESENCE_TTL_S)
-    return starts
+    def ready(room):
+        entry = room.get(side)
+        if not entry or entry["channel"] != channel:
+            return False
+        entry["ready"] = True
+        both = all((room.get(s) or {}).get("ready") for s in (calls.PATIENT, calls.DOCTOR))
+        starts = both and not room.get("started")
+        if starts:
+            room["started"] = True
+        return starts
+
+    return presence.update(_presence_key(room_id), ready, ttl=PRESENCE_TTL_S)
 
 
 def presence_leave(room_id, side, channel) -> str:
     """Leave the room: "replaced" (a newer connection of this side is here), "left" (the other
     side is still here) or "last" / "last-started" (nobody left; the call had started, so its end
     is recorded)."""
-    key = _presence_key(room_id)
-    room = cache.get(key) or {}
-    if (room.get(side) or {}).get("channel") != channel:
-        return "replaced"
-    del room[side]
-    if room.get(calls.PATIENT) or room.get(calls.DOCTOR):
-        cache.set(key, room, PRESENCE_TTL_S)
-        return "left"
-    cache.delete(key)
-    return "last-started" if room.get("started") else "last"
+    def leave(room):
+        if (room.get(side) or {}).get("channel") != channel:
+            return "replaced"
+        del room[side]
+        if room.get(calls.PATIENT) or room.get(calls.DOCTOR):
+            return "left"
+        started = room.get("started")
+        room.clear()  # nobody left: the room's state goes
+        return "last-started" if started else "last"
+
+    return presence.update(_presence_key(room_id), leave, ttl=PRESENCE_TTL_S)
 
 
 # --- the consumer ----------------------------------------------------------------------------------------
@@ -217,7 +220,10 @@ class CallConsumer(AsyncWebsocketConsumer):
         if self.side is None:
             return
         side, self.side = self.side, None
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:  # the room's presence must still be left if the channel layer is short of connections
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        except Exception:
+            logger.warning("call socket could not leave its group", exc_info=True)
         outcome = await database_sync_to_async(presence_leave)(self.room_id, side, self.channel_name)
         if outcome == "last-started":
             await database_sync_to_async(calls.call_end_record)(appointment_id=self.appointment_id, actor=self.user)

@@ -8,8 +8,15 @@ was offline reads the list page or GET /api/v1/notifications.
 Messages to the client (JSON):
     {"type": "unread", "count": 3}                         on connect and on request
     {"type": "notification", "id", "kind", "title", "body", "url", "created_at", "unread"}
+    {"type": "chat_unread", "count": 5}                    unread chat messages (the "Messages"
+                                                           badge): on request, and pushed by
+                                                           telehealth.chat when a message arrives
+                                                           for the person or they read a chat
 Messages from the client:
     {"type": "unread"}                                     asks for the current count again
+    {"type": "chat_unread"}                                asks for the chat count (sent by the page
+                                                           on connect: it may have changed since
+                                                           the page was rendered)
 
 Authentication: the session cookie (browsers, AuthMiddlewareStack in config/asgi.py) or
 ``?token=<JWT access>`` (API clients: the chat socket's TokenAuthMiddleware wraps this route, so
@@ -87,6 +94,13 @@ def _unread_count(user) -> int:
     return unread_count(user)
 
 
+@database_sync_to_async
+def _chat_unread_count(user) -> int:
+    from telehealth.chat import chat_unread_total
+
+    return chat_unread_total(user)
+
+
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
     group = None
 
@@ -105,6 +119,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = notification_group(user.pk)
         self._last_unread_request = 0.0
+        self._last_chat_unread_request = 0.0
         await self.send_unread()
 
     async def disconnect(self, code):
@@ -121,18 +136,27 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             content = await self.decode_json(text_data)
         except ValueError:
             return
-        if isinstance(content, dict) and content.get("type") == "unread":
-            now = time.monotonic()
+        if not isinstance(content, dict):
+            return
+        now = time.monotonic()
+        if content.get("type") == "unread":
             if now - self._last_unread_request >= UNREAD_REQUEST_INTERVAL:
                 self._last_unread_request = now
                 await self.send_unread()
+        elif content.get("type") == "chat_unread":
+            if now - self._last_chat_unread_request >= UNREAD_REQUEST_INTERVAL:
+                self._last_chat_unread_request = now
+                await self.send_json({"type": "chat_unread", "count": await _chat_unread_count(self.user)})
 
     async def send_unread(self):
         await self.send_json({"type": "unread", "count": await _unread_count(self.user)})
 
-    # group message handlers ("type": "notification")
+    # group message handlers ("type": "notification", "chat.unread")
     async def notification(self, event):
         await self.send_json({"type": "notification", **{key: event.get(key) for key in EVENT_FIELDS}})
+
+    async def chat_unread(self, event):
+        await self.send_json({"type": "chat_unread", "count": event.get("count")})
 
 
 websocket_urlpatterns = [
@@ -173,3 +197,28 @@ def notification_push(notification) -> bool:
     except Exception:
         logger.warning("live push of notification %s failed", getattr(notification, "pk", None), exc_info=True)
         return False
+
+
+def chat_unread_push(user_ids) -> int:
+    """Send each of these people their current unread chat total (committed state) for the
+    navigation badge; returns how many pushes went out. Never raises, like notification_push: the
+    write is already stored, and a page that missed a push asks again when it reconnects or becomes
+    visible."""
+    from accounts.models import User
+    from telehealth.chat import chat_unread_total
+
+    try:
+        layer = get_channel_layer()
+        users = list(User.objects.filter(pk__in=list(user_ids), is_active=True)) if layer is not None else []
+    except Exception:
+        logger.warning("live push of unread chat counts failed", exc_info=True)
+        return 0
+    sent = 0
+    for user in users:
+        try:
+            async_to_sync(_group_send)(layer, notification_group(user.pk),
+                                       {"type": "chat.unread", "count": chat_unread_total(user)})
+            sent += 1
+        except Exception:
+            logger.warning("live push of the unread chat count of %s failed", user.pk, exc_info=True)
+    return sent

@@ -29,6 +29,10 @@ class Notification(BaseModel):
         WELLNESS_REMINDER = "wellness.reminder", _("Wellness check-in reminder")
         CHAT_MESSAGE = "chat.message", _("New chat message")
         CHAT_URGENT = "chat.urgent", _("Urgent chat")
+        CHAT_URGENT_ESCALATED = "chat.escalated", _("Urgent chat escalated")
+        CALL_REQUESTED = "call.requested", _("Call requested")
+        CALL_ACCEPTED = "call.accepted", _("Call request accepted")
+        CALL_DECLINED = "call.declined", _("Call request declined")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
@@ -43,6 +47,8 @@ class Notification(BaseModel):
     emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["recipient", "read_at"]),
@@ -67,16 +73,22 @@ class Chat(BaseModel):
     """The conversation of one doctor–patient pair (one per mapping; family members take part on
     the patient's side). Archiving is per side; ``last_seq`` hands out message sequence numbers."""
 
-    patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="chats")
-    doctor = models.ForeignKey("clinic.DoctorProfile", on_delete=models.CASCADE, related_name="chats")
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="chats",
+                                verbose_name=_("patient"))
+    doctor = models.ForeignKey("clinic.DoctorProfile", on_delete=models.CASCADE, related_name="chats",
+                               verbose_name=_("doctor"))
     is_active_for_doctor = models.BooleanField(_("shown to the doctor"), default=True)
     is_active_for_patient = models.BooleanField(_("shown to the patient"), default=True)
     is_urgent = models.BooleanField(_("urgent"), default=False, db_index=True)
-    urgent_at = models.DateTimeField(null=True, blank=True)
+    urgent_at = models.DateTimeField(_("marked urgent"), null=True, blank=True)
+    urgent_escalated_at = models.DateTimeField(
+        _("escalated to hospital staff"), null=True, blank=True, help_text=_("When the unanswered urgent conversation was escalated to hospital staff."))
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
-    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_message_at = models.DateTimeField(_("last message"), null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
         constraints = [models.UniqueConstraint(fields=["patient", "doctor"], name="one_chat_per_doctor_patient")]
 
     def __str__(self):
@@ -97,20 +109,25 @@ class Message(BaseModel):
         PATIENT = "patient", _("Patient")
         FAMILY = "family", _("Family member on behalf of the patient")
 
-    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
-    seq = models.PositiveBigIntegerField(editable=False)
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    sender_role = models.CharField(max_length=8, choices=SenderRole.choices)
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation"))
+    seq = models.PositiveBigIntegerField(_("number in the conversation"), editable=False)
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                               verbose_name=_("sender"))
+    sender_role = models.CharField(_("sender's role"), max_length=8, choices=SenderRole.choices)
     client_id = models.CharField(max_length=64)
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
-    body = models.TextField(blank=True)
-    file = models.FileField(upload_to="chat/%Y/%m/", storage=encrypted_storage, blank=True,
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(_("text"), blank=True)
+    file = models.FileField(_("file"), upload_to="chat/%Y/%m/", storage=encrypted_storage, blank=True,
                             max_length=300)
-    file_name = models.CharField(max_length=200, blank=True)
-    file_type = models.CharField(max_length=100, blank=True)
-    file_size = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(_("file name"), max_length=200, blank=True)
+    file_type = models.CharField(_("file type"), max_length=100, blank=True)
+    file_size = models.PositiveIntegerField(_("file size"), default=0)
+    redacted_at = models.DateTimeField(_("removed by a moderator"), null=True, blank=True, editable=False,
+                                       help_text=_("Body and file were blanked (the reason is in the audit log)."))
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["chat", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["chat", "seq"], name="unique_chat_message_seq"),
@@ -130,4 +147,47 @@ class ChatReadState(BaseModel):
     last_read_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("read position")
+        verbose_name_plural = _("read positions")
         constraints = [models.UniqueConstraint(fields=["chat", "user"], name="one_read_state_per_chat_user")]
+
+
+class CallRequest(BaseModel):
+    """A patient's side asks, from a chat, for a call now. The doctor accepts (an online
+    appointment starting now is created and both are taken to its call room) or declines; the
+    requester may cancel while it is pending; an unanswered request expires. At most one request
+    per chat is pending at a time."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the doctor")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="call_requests",
+                             verbose_name=_("conversation"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("asked by"))
+    audio_only = models.BooleanField(_("audio only"), default=False)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    responded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("answered by"))
+    responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    decline_reason = models.CharField(_("reason for declining"), max_length=300, blank=True)
+    appointment = models.OneToOneField("clinic.Appointment", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="call_request", verbose_name=_("appointment"))
+
+    class Meta:
+        verbose_name = _("call request")
+        verbose_name_plural = _("call requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["chat"], condition=Q(status="pending"),
+                                    name="one_pending_call_request_per_chat"),
+        ]
+
+    def __str__(self):
+        return f"{self.chat} · {self.get_status_display()}"

@@ -48,3 +48,33 @@ def notification_email_send(notification_id: str) -> bool:
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at", "updated_at"])
     return True
+
+
+@shared_task(acks_late=True)
+def call_requests_expire_due() -> int:
+    """Every minute (beat): expire call requests nobody answered in time. Idempotent: each request
+    is expired once, under its row lock."""
+    from telehealth.call_requests import call_requests_expire_due as expire_due
+
+    return expire_due()
+
+
+# SMS: temporary provider failures (SmsUnavailable is an OSError) retry with backoff; a rejection
+# is final and recorded by the delivery itself.
+SMS_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_backoff_max": 600,
+             "retry_kwargs": {"max_retries": 6}, "acks_late": True}
+
+
+@shared_task(**SMS_RETRY)
+def notification_sms_send(notification_id: str) -> bool:
+    from telehealth.sms import notification_sms_deliver
+
+    return notification_sms_deliver(notification_id)
+
+
+@shared_task(acks_late=True)
+def urgent_chats_escalate_due() -> int:
+    """Every minute (beat): escalate urgent chats left unanswered past CHAT_URGENT_ESCALATION_MINUTES."""
+    from telehealth.escalation import urgent_chats_escalate_due as escalate_due
+
+    return escalate_due()

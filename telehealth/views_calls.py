@@ -26,9 +26,13 @@ def call_room(request, room_id):
     except calls.CallNotOpen as closed:
         closed_reason = closed.message
     appointment_url = reverse("appointment_detail", args=[appointment.pk])
+    # A call asked for from a chat as "audio only" starts with audio preselected (either side may
+    # still switch to video before joining).
+    audio_only = bool((appointment.extras.get("call_request") or {}).get("audio_only"))
     return render(request, "telehealth/calls/room.html", {
         "appointment": appointment,
         "side": side,
+        "audio_only": audio_only,
         "closed_reason": closed_reason,
         "opens": opens, "closes": closes,
         "tz_name": timezone.get_current_timezone_name(),

@@ -2,6 +2,7 @@
 search, live updates through static/js/chat.js). Reads and writes go through telehealth.chat;
 the page's script sends and uploads through /api/v1 with the session."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic import selectors as clinic_selectors
 from telehealth import chat as chats
+from telehealth.escalation import chat_resolve_urgent, escalation_reached_staff
 
 
 def _strings() -> dict:
@@ -16,7 +18,14 @@ def _strings() -> dict:
             "online": _("Online now:"), "onBehalf": _("on behalf of"), "stop": _("Stop and send"),
             "record": _("Record voice"), "read": _("Read"), "sending": _("Sending…"),
             "forbidden": _("You are no longer part of this conversation."),
-            "voice": _("Voice message"), "uploadFailed": _("The file could not be sent.")}
+            "redacted": _("This message was removed by a moderator."),
+            "voice": _("Voice message"), "uploadFailed": _("The file could not be sent."),
+            "escalated": _("No answer from the doctor yet: escalated to hospital staff."),
+            "escalatedNobody": _("No answer from the doctor yet, and no hospital staff could be reached. "
+                                 "If this is an emergency, call your local emergency number."),
+            "urgentHandled": _("The doctor marked this urgent conversation handled."),
+            "urgentWithdrawn": _("This conversation is no longer marked urgent."),
+            "urgentMarked": _("This conversation was marked urgent.")}
 
 
 @require_GET
@@ -35,9 +44,13 @@ def chat_detail(request, chat_id):
     side = chats.chat_side(request.user, chat)
     search = request.GET.get("q", "").strip()[:100]
     messages, more = chats.messages_list(fetched_by=request.user, chat=chat, search=search)
+    chats.chat_read_record(actor=request.user, chat=chat, seqs=[m.seq for m in messages], via="page",
+                           request=request)
     as_doctor = side == "doctor"
     return render(request, "telehealth/chat/detail.html", {
-        "chat": chat, "side": side, "q": search, "messages": messages, "more": more,
+        "chat": chat, "side": side, "q": search, "chat_messages": messages, "more": more,
+        "escalation_minutes": settings.CHAT_URGENT_ESCALATION_MINUTES,
+        "escalation_reached": escalation_reached_staff(chat),
         "archived": not (chat.is_active_for_doctor if as_doctor else chat.is_active_for_patient),
         "initial": {"chat_id": str(chat.pk), "user_id": str(request.user.pk), "side": side,
                     "messages": [chats.message_payload(m) for m in messages], "has_more": more,
@@ -59,6 +72,14 @@ def chat_archive(request, chat_id):
 def chat_urgent(request, chat_id):
     chat = chats.chat_get(fetched_by=request.user, chat_id=chat_id)
     chats.chat_mark_urgent(actor=request.user, chat=chat, urgent=request.POST.get("urgent", "1") == "1")
+    return redirect("chat_detail", chat.pk)
+
+
+@require_POST
+@login_required
+def chat_urgent_resolve(request, chat_id):
+    chat = chats.chat_get(fetched_by=request.user, chat_id=chat_id)
+    chat_resolve_urgent(actor=request.user, chat=chat)
     return redirect("chat_detail", chat.pk)
 
 

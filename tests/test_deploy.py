@@ -43,3 +43,14 @@ def test_embedded_mode_is_not_deploy_ready(tmp_path):
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_overrides={}, tmp_path=tmp_path)
     assert result.returncode != 0
     assert "security.W" in result.stdout + result.stderr
+
+
+def test_the_site_has_an_icon(client):
+    """Pages link the icon and /favicon.ico (asked for by pages without the link) leads to it."""
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("img/favicon.svg")
+    assert finders.find("img/favicon.svg")
+    assert 'rel="icon"' in client.get("/accounts/login/").content.decode()

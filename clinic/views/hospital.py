@@ -53,7 +53,16 @@ def hospital_dashboard_context(user) -> dict:
         "doctors_count": selectors.hospital_doctor_links(fetched_by=user, hospital=hospital).count(),
         "patients_count": selectors.hospital_patient_links(fetched_by=user, hospital=hospital).count(),
         "tz_name": timezone.get_current_timezone_name(),
+        "urgent_chats": _escalated_urgent_chats(user, hospital),
     }
+
+
+def _escalated_urgent_chats(user, hospital) -> list:
+    """Urgent chats of this hospital's patients that their doctor left unanswered (who and since
+    when only: staff never read the conversation)."""
+    from telehealth.escalation import escalated_chats_for_hospital
+
+    return list(escalated_chats_for_hospital(fetched_by=user, hospital=hospital)[:50])
 
 
 # --- appointments ----------------------------------------------------------------------------------------

@@ -181,3 +181,40 @@ def test_scrub_removes_url_credentials_and_password_fields():
 
     assert "hunter2" not in scrubbed
     assert "redis://***@db.internal:6379/0" in scrubbed
+
+
+def test_channel_layer_check_works_while_the_server_receives_for_its_websockets(settings):
+    """In the ASGI server the shared channel layer is always receiving for the open websockets, in
+    the server's event loop; the health check (another loop) must not collide with it."""
+    import asyncio
+    import threading
+
+    from channels.layers import get_channel_layer
+
+    from conftest import require_service
+
+    require_service(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [settings.REDIS_URL]}}}
+    shared = get_channel_layer()
+    loop = asyncio.new_event_loop()
+    receiving = threading.Event()
+
+    async def serve():
+        name = await shared.new_channel()
+        receiving.set()
+        try:
+            await shared.receive(name)  # waits, like the server's websockets
+        except asyncio.CancelledError:
+            pass
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        assert receiving.wait(5)
+        time.sleep(0.2)  # the receive loop is under way
+        assert health_module.check_channel_layer().startswith("RedisChannelLayer")
+    finally:
+        for task in asyncio.all_tasks(loop):
+            loop.call_soon_threadsafe(task.cancel)
+        thread.join(5)

@@ -1,6 +1,12 @@
-// A one-to-one appointment call: pre-join device check, then WebRTC with the "perfect
-// negotiation" pattern (the patient is the polite peer). The server only relays signalling
-// (/ws/calls/<room>/); media flows peer to peer through the STUN/TURN servers from settings.
+// A one-to-one appointment call: pre-join device check, then WebRTC. The server only relays
+// signalling (/ws/calls/<room>/); media flows peer to peer through the STUN/TURN servers from
+// settings.
+//
+// Who offers: only the doctor (the "impolite" peer) starts a connection, either when it joins and
+// the patient is already ready or when the patient says "ready"; the patient answers, creating its
+// connection when the offer arrives. Two peers offering at once (glare) therefore cannot happen
+// on joining. Later renegotiations (an ICE restart from either side) still follow the "perfect
+// negotiation" pattern, with the patient as the polite peer that yields.
 (() => {
   "use strict";
 
@@ -106,23 +112,27 @@
     switch (message.type) {
       case "welcome":
         send({ type: "ready", media });
-        if (message.peer_ready) startPeer();
-        else showState(text.waiting);
+        if (!message.peer_ready) showState(text.waiting);
+        else if (!polite) startPeer(); // the patient waits for the doctor's offer
         break;
       case "peer-joined":
         peerFresh = true;
         break;
       case "ready":
-        if (!pc || peerFresh) startPeer();
+        // The other side (re)joined: a connection made with its previous visit is stale.
+        if (pc && peerFresh) closePeer();
+        if (!polite && !pc) startPeer();
         break;
       case "peer-left":
         closePeer();
         showState(text.peerLeft);
         break;
       case "offer":
+        if (!pc || peerFresh) startPeer();
+        await onDescription({ type: "offer", sdp: message.sdp });
+        break;
       case "answer":
-        if (!pc) startPeer();
-        await onDescription({ type: message.type, sdp: message.sdp });
+        if (pc) await onDescription({ type: "answer", sdp: message.sdp });
         break;
       case "ice":
         if (pc && message.candidate && message.candidate.candidate) await onCandidate(message.candidate);
@@ -164,6 +174,7 @@
       try {
         makingOffer = true;
         await connection.setLocalDescription();
+        if (connection !== pc) return;
         send({ type: connection.localDescription.type, sdp: connection.localDescription.sdp });
       } catch (error) {
         console.warn("call: negotiation failed", error);
@@ -194,7 +205,9 @@
     settingRemoteAnswer = false;
     if (description.type === "offer") {
       await connection.setLocalDescription();
-      send({ type: "answer", sdp: connection.localDescription.sdp });
+      if (connection !== pc) return;
+      // The description's own type: an offer made by onnegotiationneeded meanwhile is an offer.
+      send({ type: connection.localDescription.type, sdp: connection.localDescription.sdp });
     }
   }
 

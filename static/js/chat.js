@@ -27,6 +27,7 @@
   let backoff = 1000;
   let stopped = false;
   let typingTimer = null;
+  let typingUserId = null;
   let lastTypingSent = 0;
 
   function uid() {
@@ -60,7 +61,12 @@
     time.textContent = new Date(m.created_at).toLocaleString();
     meta.append(" ", time);
     li.append(meta);
-    if (m.kind === "text") {
+    if (m.redacted) {
+      const p = document.createElement("p");
+      p.className = "chat-body chat-redacted muted";
+      p.textContent = T.redacted;
+      li.append(p);
+    } else if (m.kind === "text") {
       const p = document.createElement("p");
       p.className = "chat-body";
       p.textContent = m.body;
@@ -101,8 +107,19 @@
       if (userId !== initial.user_id) otherRead = Math.max(otherRead, seq);
     }
     list.querySelectorAll("li.chat-mine[data-seq]").forEach((li) => {
-      li.classList.toggle("chat-read", Number(li.dataset.seq) <= otherRead);
-      li.title = Number(li.dataset.seq) <= otherRead ? T.read : "";
+      const read = Number(li.dataset.seq) <= otherRead;
+      li.classList.toggle("chat-read", read);
+      li.title = read ? T.read : "";
+      // Also in words next to the time (the ticks are only decoration, a title is not read out).
+      let mark = li.querySelector(".chat-receipt");
+      if (read && !mark) {
+        mark = document.createElement("span");
+        mark.className = "chat-receipt";
+        mark.textContent = T.read;
+        (li.querySelector(".chat-meta") || li).append(" ", mark);
+      } else if (!read && mark) {
+        mark.remove();
+      }
     });
   }
 
@@ -128,6 +145,7 @@
     switch (frame.type) {
       case "message":
         insertInOrder(frame.message);
+        if (frame.message.sender_id === typingUserId) hideTyping(); // they sent what they typed
         if (frame.message.sender_id !== initial.user_id) markRead();
         showReceipts();
         break;
@@ -150,13 +168,28 @@
         break;
       case "typing":
         typingEl.textContent = frame.name + " " + T.typing;
+        typingUserId = frame.user_id;
         clearTimeout(typingTimer);
-        typingTimer = setTimeout(() => { typingEl.textContent = ""; }, 4000);
+        typingTimer = setTimeout(hideTyping, 4000);
         break;
       case "presence":
         showOnline(frame.online);
         break;
       case "chat":
+        showUrgency(frame);
+        break;
+      case "message_redacted": {
+        // A moderator removed it: swap the shown copy (body, player or link) for the notice.
+        const old = list.querySelector('li[data-id="' + CSS.escape(frame.message.id) + '"]');
+        if (old) {
+          const el = messageElement(frame.message);
+          el.className = old.className;
+          old.replaceWith(el);
+        }
+        break;
+      }
+      case "call_request":
+        callRequestChanged(frame.call_request);
         break;
       case "error":
         if (errorEl) errorEl.textContent = frame.detail;
@@ -167,6 +200,76 @@
         }
         break;
     }
+  }
+
+  // Urgency changes of the conversation (escalated by the server, handled by the doctor), said
+  // in words in a status region rather than by colour.
+  function showUrgency(frame) {
+    const el = document.querySelector("[data-chat-urgency]");
+    if (!el) return;
+    let text = "";
+    if (frame.escalated) text = frame.staff_reached === false ? T.escalatedNobody : T.escalated;
+    else if (frame.resolved) text = T.urgentHandled;
+    else if (frame.is_urgent === false) text = T.urgentWithdrawn;
+    else if (frame.is_urgent) text = T.urgentMarked;
+    if (!text) return;
+    el.textContent = text;
+    el.hidden = false;
+  }
+
+  // The call-request panel (templates/telehealth/partials/call_request.html) is rendered by the
+  // server: on a change the page fetches it again; an accepted request takes the two people of
+  // the call to its room. The announcer tells screen readers what changed.
+  const callPanel = document.querySelector("[data-call-request-panel]");
+  let callAnnounced = null;
+
+  function callPanelSwapped(hadFocus) {
+    const body = callPanel.querySelector("[data-call-request-body]");
+    const state = body.querySelector("[data-announce]");
+    const text = state ? state.dataset.announce : "";
+    if (callAnnounced !== null && text && text !== callAnnounced) {
+      callPanel.querySelector("[data-call-request-announce]").textContent = text;
+    }
+    callAnnounced = text;
+    if (hadFocus) {
+      const target = body.querySelector("[data-call-request-focus]") || body.querySelector("button, a[href], summary");
+      if (target) target.focus();
+    }
+  }
+
+  async function refreshCallPanel(onlyIfIdle) {
+    if (!callPanel) return;
+    const body = callPanel.querySelector("[data-call-request-body]");
+    const hadFocus = body.contains(document.activeElement);
+    if (onlyIfIdle && hadFocus) return; // do not wipe what the person is typing
+    const response = await fetch(callPanel.dataset.url, { credentials: "same-origin" });
+    if (!response.ok) return;
+    body.innerHTML = await response.text();
+    if (window.htmx) window.htmx.process(body);
+    callPanelSwapped(hadFocus);
+  }
+
+  function callRequestChanged(change) {
+    if (change && change.status === "accepted" && change.call_url &&
+        (change.participant_ids || []).includes(initial.user_id)) {
+      location.assign(change.call_url);
+      return;
+    }
+    refreshCallPanel(false);
+  }
+
+  if (callPanel) {
+    callPanelSwapped(false);
+    callPanel.addEventListener("htmx:beforeSwap", () => {
+      callPanel.dataset.hadFocus = callPanel.contains(document.activeElement) ? "1" : "";
+    });
+    callPanel.addEventListener("htmx:afterSwap", () => callPanelSwapped(callPanel.dataset.hadFocus === "1"));
+  }
+
+  function hideTyping() {
+    clearTimeout(typingTimer);
+    typingEl.textContent = "";
+    typingUserId = null;
   }
 
   function showOnline(ids) {
@@ -182,6 +285,7 @@
       setStatus("connected", T.connected);
       send({ type: "resync", after: lastSeq });
       flushOutbox();
+      refreshCallPanel(true); // changes missed while disconnected
     });
     socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
     socket.addEventListener("close", (event) => {
@@ -214,6 +318,7 @@
       textarea.value = "";
       if (errorEl) errorEl.textContent = "";
       send({ type: "message", client_id: clientId, body: body }); // else sent when the socket reopens
+      lastTypingSent = 0; // typing the next message shows at once (the server resets its pace too)
     });
     textarea.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) {

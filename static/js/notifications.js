@@ -1,4 +1,6 @@
-// Live notifications: keeps the bell's unread count current and shows a toast for each new one.
+// Live notifications: keeps the bell's unread count current and shows a toast for each new one,
+// and keeps the unread chat count on the navigation's "Messages" link current (any open tab: a
+// message arriving raises it, reading a chat lowers it).
 // Talks to /ws/notifications/ (telehealth/consumers_notifications.py); reconnects with backoff and
 // stops for good when the server says the session is not allowed (4401 / 4403).
 (function () {
@@ -6,6 +8,7 @@
   var bell = document.getElementById("notification-bell");
   var region = document.getElementById("notification-toasts");
   if (!bell || !region || !("WebSocket" in window)) return;
+  var chatLinks = document.querySelectorAll("a[data-chat-unread]");
 
   var HIDE_AFTER_MS = 8000;
   var MAX_TOASTS = 3;
@@ -42,6 +45,35 @@
     hidden.className = "visually-hidden";
     hidden.textContent = " " + labels.unread;
     badge.appendChild(hidden);
+  }
+
+  // --- the "Messages" link: "Messages 3 unread" to a screen reader, a number badge on screen --------
+  function setChatCount(count) {
+    if (typeof count !== "number" || count < 0) return;
+    Array.prototype.forEach.call(chatLinks, function (link) {
+      var badge = link.querySelector(".count-badge");
+      if (count === 0) {
+        if (badge) badge.remove();
+        return;
+      }
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.className = "count-badge";
+        link.append(" ", badge);
+      }
+      badge.textContent = String(count);
+      var hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = " " + labels.unread;
+      badge.appendChild(hidden);
+    });
+  }
+
+  function askChatCount() {
+    // The count may have changed between rendering the page and this socket opening.
+    if (chatLinks.length && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({type: "chat_unread"}));
+    }
   }
 
   // --- toasts ------------------------------------------------------------------------------------
@@ -128,6 +160,8 @@
     if (!message || typeof message !== "object") return;
     if (message.type === "unread") {
       setCount(message.count);
+    } else if (message.type === "chat_unread") {
+      setChatCount(message.count);
     } else if (message.type === "notification") {
       setCount(message.unread);
       if (document.visibilityState !== "hidden") showToast(message);
@@ -146,7 +180,7 @@
       return;
     }
     socket = ws;
-    ws.addEventListener("open", function () { attempt = 0; });
+    ws.addEventListener("open", function () { attempt = 0; askChatCount(); });
     ws.addEventListener("message", onMessage);
     ws.addEventListener("close", function (event) {
       if (socket !== ws) return;  // an old socket we already let go of
@@ -176,6 +210,7 @@
     if (document.visibilityState !== "visible") return;
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify({type: "unread"}));  // another tab may have read some
+      askChatCount();
     } else {
       reconnectNow();
     }

@@ -7,7 +7,7 @@ from django.utils import timezone
 from clinic import ics, services
 from clinic.models import WeeklyAvailability
 
-URLS = "telehealth.tests.urls"
+URLS = "config.urls"
 
 
 def open_all_week(doctor_user, *, start=dt.time(8, 0), end=dt.time(18, 0), slot_minutes=30, hospital=None):

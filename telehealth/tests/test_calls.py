@@ -14,7 +14,7 @@ from core.errors import NotFound
 from telehealth import calls
 from tests.factories import AppointmentFactory, PatientFactory, UserPatientRelationFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("telehealth.tests.urls_calls")]
+pytestmark = [pytest.mark.django_db]
 
 
 def call_appointment(patient, doctor_user, *, minutes_from_now=5, length=30, **kwargs):
@@ -155,6 +155,16 @@ class TestCallPage:
         assert config["polite"] is False
         assert config["afterUrl"] == reverse("appointment_detail", args=[appointment.pk]) + "#notes"
 
+    @pytest.mark.parametrize("audio_only", [True, False])
+    def test_a_call_asked_for_as_audio_only_preselects_audio(self, client, appointment, alice, audio_only):
+        appointment.extras = {"call_request": {"id": "x", "audio_only": audio_only}}
+        appointment.save()
+        client.force_login(alice)
+        body = client.get(self.url(appointment)).content.decode()
+        checked = 'value="audio" checked' if audio_only else 'value="video" checked'
+        unchecked = 'value="video" checked' if audio_only else 'value="audio" checked'
+        assert checked in body and unchecked not in body
+
     def test_it_checks_ownership(self, client, appointment, grace, bob, dave):
         for user in (grace, bob, dave):
             login_verified(client, user)
@@ -196,7 +206,6 @@ class TestJoinCardOnAppointmentPage:
         assert reverse("call_room", args=[appointment.room_id]).encode() not in response.content
 
 
-@pytest.mark.urls("config.urls")
 def test_the_appointment_page_works_with_or_without_the_call_routes(client, appointment, alice):
     try:
         reverse("call_room", args=[appointment.room_id])

@@ -9,12 +9,10 @@ skipped without Redis, required in CI), through the real ASGI stack (origin chec
 import concurrent.futures
 import datetime as dt
 import json
-import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.db import connections
@@ -22,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from clinic.models import Appointment, AppointmentType
-from conftest import login_verified, require_service
+from conftest import login_verified
 from telehealth.consumers_calls import CLOSE_FORBIDDEN, CLOSE_NOT_OPEN, CLOSE_REPLACED, MAX_SDP_BYTES
 from tests.factories import AppointmentFactory
 
@@ -31,23 +29,6 @@ ORIGIN = (b"origin", b"http://testserver")
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 QUIET = 0.3  # how long to wait for a message that must not come
 RECV = 5  # how long to wait for a message that must come (a loaded CI runner can be slow)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def layer(request, settings):
-    """A fresh channel layer per test (channels drops cached layers when the setting changes)."""
-    if request.param == "redis":
-        require_service(bool(django_settings.REDIS_URL), "Redis (REDIS_URL)")
-        settings.CHANNEL_LAYERS = {"default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [django_settings.REDIS_URL], "prefix": f"test-{uuid.uuid4().hex[:12]}"}}}
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    yield request.param
-    try:
-        run(get_channel_layer().flush)
-    except Exception:
-        pass
 
 
 def run(scenario):

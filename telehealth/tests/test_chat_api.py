@@ -14,18 +14,6 @@ from telehealth import chat as chats
 from telehealth.models import Chat, ChatReadState, Message, Notification
 
 pytestmark = pytest.mark.django_db
-URLS = "telehealth.tests.test_chat_urls"
-
-
-@pytest.fixture(autouse=True)
-def _urls(settings):
-    settings.ROOT_URLCONF = URLS
-
-
-@pytest.fixture
-def chat(alice, grace, carol):
-    CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
-    return chats.chat_open(actor=None, patient=alice.patient_record, doctor=carol.doctor_profile)
 
 
 def api(user):

@@ -15,33 +15,13 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from accounts.tokens import issue_pair
-from clinic.models import CareTeamMember
-from conftest import login_verified, require_service
+from conftest import login_verified
 from telehealth import chat as chats
 from telehealth.consumers import MAX_FRAME
 from telehealth.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
-URLS = "telehealth.tests.test_chat_urls"
 ORIGIN = (b"origin", b"http://testserver")
-
-
-@pytest.fixture(params=["memory", "redis"])
-def layer(request, settings):
-    settings.ROOT_URLCONF = URLS
-    if request.param == "redis":
-        require_service(bool(settings.REDIS_URL), "Redis")
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                               "CONFIG": {"hosts": [settings.REDIS_URL]}}}
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    return request.param
-
-
-@pytest.fixture
-def chat(alice, grace, carol):
-    CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
-    return chats.chat_open(actor=None, patient=alice.patient_record, doctor=carol.doctor_profile)
 
 
 def app():
@@ -337,6 +317,58 @@ def test_presence_is_broadcast_on_connect_and_disconnect(layer, chat, alice, car
         left, _ = await receive_until(doctor, "presence")
         assert left["online"] == [str(carol.pk)]
         await doctor.disconnect()
+
+    run(scenario)
+
+
+def test_a_failing_group_discard_still_takes_the_person_offline(layer, chat, alice, carol, monkeypatch):
+    """Thousands of sockets closing at once can exhaust the channel layer's Redis connections: the
+    person must still leave the presence list (else they would never be notified offline)."""
+    async def scenario():
+        doctor = await open_comm(chat, carol)
+        assert (await doctor.connect())[0]
+        await receive_until(doctor, "presence")
+        patient = await open_comm(chat, alice)
+        assert (await patient.connect())[0]
+        await receive_until(doctor, "presence")
+
+        from channels.layers import get_channel_layer
+
+        layer_ = get_channel_layer()
+        original = layer_.group_discard
+
+        async def exhausted(group, channel):
+            raise ConnectionError("Too many connections")
+
+        monkeypatch.setattr(layer_, "group_discard", exhausted)
+        await patient.disconnect()
+        left, _ = await receive_until(doctor, "presence")
+        assert left["online"] == [str(carol.pk)]
+        assert await database_sync_to_async(chats.presence_online)(chat.pk) == [str(carol.pk)]
+        monkeypatch.setattr(layer_, "group_discard", original)
+        await doctor.disconnect()
+
+    run(scenario)
+
+
+def test_an_open_socket_keeps_its_presence_fresh(layer, chat, alice, monkeypatch):
+    import asyncio
+
+    from telehealth import presence
+
+    monkeypatch.setattr(chats, "PRESENCE_HEARTBEAT_S", 0.05)
+
+    async def scenario():
+        comm = await open_comm(chat, alice)
+        assert (await comm.connect())[0]
+        await receive_until(comm, "presence")
+        key = f"chat:presence:{chat.pk}"
+        first = await database_sync_to_async(presence.read)(key)
+        await asyncio.sleep(0.4)
+        later = await database_sync_to_async(presence.read)(key)
+        assert list(first) == list(later)  # the same socket ...
+        assert next(iter(later.values()))[1] > next(iter(first.values()))[1]  # ... refreshed
+        await comm.disconnect()
 
     run(scenario)
 

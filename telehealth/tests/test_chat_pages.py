@@ -4,24 +4,11 @@ opening from an appointment."""
 import pytest
 from django.test import Client
 
-from clinic.models import CareTeamMember
 from conftest import login_verified
 from telehealth import chat as chats
 from telehealth.models import Chat
 
 pytestmark = pytest.mark.django_db
-URLS = "telehealth.tests.test_chat_urls"
-
-
-@pytest.fixture(autouse=True)
-def _urls(settings):
-    settings.ROOT_URLCONF = URLS
-
-
-@pytest.fixture
-def chat(alice, grace, carol):
-    CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
-    return chats.chat_open(actor=None, patient=alice.patient_record, doctor=carol.doctor_profile)
 
 
 def page(user):
@@ -97,3 +84,19 @@ def test_it_opens_the_chat_from_an_appointment(alice, carol, bob):
     response = page(carol).post(f"/appointments/{appointment.pk}/chat/")
     chat = Chat.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/chats/{chat.pk}/"
+
+
+def test_the_page_shows_flash_notices_and_not_chat_messages_as_notices(chat, alice, carol):
+    """The conversation's messages are not Django's flash messages: the site's notice area stays
+    empty for them, and a real notice (after asking for a call) is shown there once."""
+    chats.message_send(sender=carol, chat=chat, client_id="c1", body="How are you today?")
+    client = page(alice)
+    body = client.get(f"/chats/{chat.pk}/").content.decode()
+    assert 'class="messages"' not in body
+    assert "How are you today?" in body  # in the thread itself
+
+    body = client.post(f"/chats/{chat.pk}/call-request/ask/", {"reason": ""}, follow=True).content.decode()
+    notices = body.split('class="messages"', 1)
+    assert len(notices) == 2, "the notice area is shown"
+    assert "Your call request was sent" in notices[1].split("</div>", 1)[0]
+    assert "How are you today?" not in notices[1].split("</div>", 1)[0]

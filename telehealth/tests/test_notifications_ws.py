@@ -7,7 +7,6 @@ settings.REDIS_URL; skipped without Redis, required in CI). Sockets go through t
 """
 
 import asyncio
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,7 +18,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from accounts.tokens import issue_pair
-from conftest import login_verified, require_service, totp_enrol
+from conftest import login_verified, totp_enrol
 from telehealth import consumers_notifications, services
 from telehealth.models import Notification
 
@@ -27,23 +26,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 K = Notification.Kind
 PATH = "/ws/notifications/"
 ORIGIN = (b"origin", b"http://testserver")
-
-
-@pytest.fixture(params=["memory", "redis"])
-def layer(request, settings):
-    """A fresh channel layer for each test (channels drops cached layers when the setting changes)."""
-    if request.param == "redis":
-        require_service(bool(django_settings.REDIS_URL), "Redis (REDIS_URL)")
-        settings.CHANNEL_LAYERS = {"default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [django_settings.REDIS_URL], "prefix": f"test-{uuid.uuid4().hex[:12]}"}}}
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    yield request.param
-    try:
-        async_to_sync(get_channel_layer().flush)()
-    except Exception:
-        pass
 
 
 def wait():

@@ -1,18 +1,29 @@
 """Playwright (sync API) fixtures for the browser tests.
 
 They drive the Debian Chromium at /usr/bin/chromium (never a Playwright-downloaded browser) against
-pytest-django's ``live_server``. In CI (CI=true) a missing Chromium fails the tests; elsewhere it
-skips them.
+pytest-django's ``live_server``, or, for pages that need websockets, against ``asgi_server``: a real
+daphne process (pytest-django's live server is WSGI only) on the data the test wrote. In CI
+(CI=true) a missing Chromium fails the tests; elsewhere it skips them.
 """
 
 import os
 import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
 from playwright.sync_api import expect
 
-from conftest import require_service
+from conftest import login_verified, require_service
 
 # Playwright's sync API keeps an asyncio event loop running in this thread, which makes Django's
 # "you cannot call this from an async context" guard trip on every ORM call the test makes.
@@ -23,7 +34,8 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+BASE_DIR = Path(__file__).resolve().parents[2]
+ARTIFACTS = BASE_DIR / "test-artifacts"
 VIEWPORT = {"width": 1280, "height": 900}
 TIMEOUT_MS = 15_000
 
@@ -118,3 +130,114 @@ def page(browser, request):
     except Exception:  # a screenshot must never hide the real test outcome
         pass
     context.close()
+
+
+# --- a real ASGI server (HTTP + websockets) ---------------------------------------------------------
+
+ASGI_SETTINGS = "tests.browser.asgi_settings"
+ASGI_START_TIMEOUT = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database_url(tmp_path) -> str:
+    """A DATABASE_URL the server process can open with the data this test committed: on Postgres
+    the test database itself, on SQLite (an in-memory test database) a file copy of it made with
+    SQLite's backup API."""
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        auth = quote(db["USER"] or "", safe="")
+        if db["PASSWORD"]:
+            auth += ":" + quote(db["PASSWORD"], safe="")
+        host = db["HOST"] or "localhost"
+        port = f":{db['PORT']}" if db["PORT"] else ""
+        return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
+    assert connection.vendor == "sqlite", connection.vendor
+    path = tmp_path / "asgi-test.sqlite3"
+    connection.ensure_connection()
+    target = sqlite3.connect(path)
+    try:
+        connection.connection.backup(target)  # works for the in-memory test database too
+    finally:
+        target.close()
+    return f"sqlite:///{path}"
+
+
+def _session_of(user) -> str:
+    """A session cookie value for the user, signed in with their second factor passed."""
+    client = Client()
+    login_verified(client, user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+@pytest.fixture
+def asgi_server(tmp_path, request):
+    """Start daphne (config.asgi, the project's URLs) on the test's data; yields ``start()``, which
+    returns the base URL. Call it after writing the data: on SQLite the server gets a copy made at
+    that moment, so later writes by the test are not seen by the server (and the other way round).
+    Needs ``django_db(transaction=True)`` so the data is committed."""
+    processes = []
+    last = {}
+
+    def start(port=None, database_url=None) -> str:
+        port = port or _free_port()
+        database_url = database_url or _database_url(tmp_path)
+        last.update(port=port, database_url=database_url)
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": ASGI_SETTINGS,
+               "DATABASE_URL": database_url, "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+               "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "HAVEN_PRODUCTION": "false",
+               "DJANGO_DEBUG": "false", "PYTHONPATH": str(BASE_DIR)}
+        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        log_path = tmp_path / f"daphne-{len(processes)}.log"
+        log = open(log_path, "wb")
+        process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                    "config.asgi:application"], cwd=BASE_DIR, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        processes.append((process, log, log_path))
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + ASGI_START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise AssertionError("daphne exited:\n" + log_path.read_text())
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        return base
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("daphne did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+
+    def stop():
+        """Stop the last server (as a deploy or a crash would); its data stays."""
+        process = processes[-1][0]
+        process.terminate()
+        try:  # daphne waits for open websockets to close; don't wait long for that
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def restart() -> str:
+        """Start it again on the same port and the same data (a server restart)."""
+        return start(port=last["port"], database_url=last["database_url"])
+
+    start.stop, start.restart = stop, restart
+    yield start
+    for index, (process, log, log_path) in enumerate(processes):
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        # keep the server's log next to the screenshots when something went wrong
+        ARTIFACTS.mkdir(exist_ok=True)
+        suffix = f"-{index}" if index else ""
+        _artifact_name(request, f"-daphne{suffix}").with_suffix(".log").write_bytes(log_path.read_bytes())

@@ -45,7 +45,7 @@ FAKE_SOCKET = """
 
 @pytest.fixture
 def chat(settings, alice, carol):
-    settings.ROOT_URLCONF = "telehealth.tests.test_chat_urls"
+    settings.ROOT_URLCONF = "config.urls"
     CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
     chat = chats.chat_open(actor=None, patient=alice.patient_record, doctor=carol.doctor_profile)
     chats.message_send(sender=carol, chat=chat, client_id="c1", body="How are you today?")

@@ -77,6 +77,7 @@ class Command(BaseCommand):
             self._patients()
             self._clinic(admin)
             self._wellness()
+            self._telehealth()
         self._print_logins()
 
     def _user(self, email):
@@ -257,6 +258,34 @@ class Command(BaseCommand):
         for title, at in [("Morning walk", dt.time(7, 30)), ("Call Mum", None), ("Prepare questions for Dr. Mendes", None)]:
             TodoTask.objects.create(patient=alice, date=today, title=title, time=at)
         risk.evaluate_rules()
+
+    def _telehealth(self):
+        """A conversation between Alice and Dr. Mendes (read up to the doctor's last question) and
+        Bob's unread conversation, marked urgent, at the top of the doctor's list."""
+        from clinic import services as clinic_services
+        from telehealth import chat as chats
+        from telehealth.models import Message
+
+        if Message.objects.exists():
+            return
+        carol = User.objects.get(email="carol@haven.test")
+        alice = User.objects.get(email="alice@haven.test")
+        bob = User.objects.get(email="bob@haven.test")
+        chat = chats.chat_open(actor=None, patient=alice.patient_record, doctor=carol.doctor_profile)
+        lines = [(alice, "Hello Dr. Mendes, the sleep diary is going better this week."),
+                 (carol, "Good to hear. How many nights did you sleep more than six hours?"),
+                 (alice, "Five out of seven. Two nights I woke up around 4 and could not fall asleep again."),
+                 (carol, "Let's talk about those early wake-ups at our check-in. Keep the diary until then."),
+                 (carol, "And please note what you ate and drank in the evening on those two nights.")]
+        for n, (sender, body) in enumerate(lines, start=1):
+            chats.message_send(sender=sender, chat=chat, client_id=f"demo-{n}", body=body)
+        chats.chat_mark_read(user=carol, chat=chat, seq=3)
+        chats.chat_mark_read(user=alice, chat=chat, seq=4)
+        clinic_services.care_team_add(actor=None, doctor=carol.doctor_profile, patient=bob.patient_record)
+        urgent = chats.chat_open(actor=None, patient=bob.patient_record, doctor=carol.doctor_profile)
+        chats.message_send(sender=bob, chat=urgent, client_id="demo-1",
+                           body="I haven't slept for two nights and my chest feels tight before the exam.")
+        chats.chat_mark_urgent(actor=bob, chat=urgent)
 
     def _print_logins(self):
         secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode()
