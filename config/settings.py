@@ -16,6 +16,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core.channel_layer import redis_channel_layer
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -156,16 +158,10 @@ if REDIS_URL and env.str("PYTEST_XDIST_WORKER", default=""):
     REDIS_URL = re.sub(r"/\d*$", "", REDIS_URL) + f"/{int(env.str('PYTEST_XDIST_WORKER')[2:]) + 1}"
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # channels_redis waits on Redis with a 5 s blocking pop: the socket timeout must be longer
-            # (redis-py 8 defaults to 5 s and then cuts idle websockets with 1011). The pool is
-            # sized for bursts of group joins/leaves (many sockets closing at once).
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5,
-                                  "max_connections": env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000)}]},
-        }
-    }
+    # core.channel_layer: channels_redis, with the socket timeouts production needs and a fix for a
+    # cancellation that Python 3.11 loses (consumers that never finish).
+    CHANNEL_LAYERS = {"default": redis_channel_layer(
+        REDIS_URL, max_connections=env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000))}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -12,6 +12,7 @@ from django.test import Client
 
 from config import health as health_module
 from config.celery import app as celery_app
+from core.channel_layer import redis_channel_layer
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # port 1: nothing listens there, connection refused
 # Generous bound: each check has a ~3s hard deadline and they run concurrently.
@@ -68,9 +69,7 @@ def test_cache_down_is_503_naming_cache(client, settings):
 
 @pytest.mark.timeout(20)
 def test_channel_layer_down_is_503_naming_channel_layer(client, settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [DEAD_REDIS]}}
-    }
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(DEAD_REDIS)}
 
     response, body, elapsed = get_health(client)
 
@@ -194,8 +193,7 @@ def test_channel_layer_check_works_while_the_server_receives_for_its_websockets(
     from conftest import require_service
 
     require_service(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [settings.REDIS_URL]}}}
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(settings.REDIS_URL)}
     shared = get_channel_layer()
     loop = asyncio.new_event_loop()
     receiving = threading.Event()

@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 
 from clinic.models import CareTeamMember
 from conftest import require_service
+from core.channel_layer import redis_channel_layer
 from telehealth import chat as chats
 
 
@@ -25,9 +26,8 @@ def layer(request, settings):
     the setting changes, so every test gets a fresh one."""
     if request.param == "redis":
         require_service(bool(django_settings.REDIS_URL), "Redis (REDIS_URL)")
-        host = {"address": django_settings.REDIS_URL, "socket_timeout": 15}
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                               "CONFIG": {"hosts": [host], "prefix": f"test-{uuid.uuid4().hex[:12]}"}}}
+        settings.CHANNEL_LAYERS = {"default": redis_channel_layer(django_settings.REDIS_URL,
+                                                                  prefix=f"test-{uuid.uuid4().hex[:12]}")}
     else:
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     yield request.param

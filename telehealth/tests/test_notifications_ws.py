@@ -19,6 +19,7 @@ from django.test import Client
 
 from accounts.tokens import issue_pair
 from conftest import login_verified, totp_enrol
+from core.channel_layer import redis_channel_layer
 from telehealth import consumers_notifications, services
 from telehealth.models import Notification
 
@@ -288,8 +289,7 @@ def test_nothing_is_pushed_if_the_transaction_rolls_back(layer, alice):
 # --- a broken channel layer never breaks the write -------------------------------------------------
 
 def test_an_unreachable_redis_does_not_break_notification_send(settings, alice):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer("redis://127.0.0.1:1/0")}
     notification = send(alice, email=True)
     assert Notification.objects.filter(pk=notification.pk).exists()
     notification.refresh_from_db()

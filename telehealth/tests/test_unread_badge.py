@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.tokens import issue_pair
 from clinic.models import CareTeamMember
 from conftest import login_verified
+from core.channel_layer import redis_channel_layer
 from telehealth import chat as chats
 from telehealth.consumers_notifications import chat_unread_push
 from telehealth.tests.test_notifications_ws import run
@@ -281,8 +282,7 @@ def test_a_rolled_back_message_pushes_nothing(layer, chat, alice, carol):
 
 @pytest.mark.django_db
 def test_a_broken_channel_layer_never_breaks_sending(settings, chat, alice, carol, django_capture_on_commit_callbacks):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer("redis://127.0.0.1:1/0")}
     with django_capture_on_commit_callbacks(execute=True):
         message, created = chats.message_send(sender=alice, chat=chat, client_id="a", body="still stored")
     assert created and chats.chat_unread_total(carol) == 1

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]
 
 def test_an_idle_receiver_outlives_the_blocking_pop():
     require_service(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "core.channel_layer.RedisChannelLayer"
     # In a thread of its own: a Playwright test earlier in this worker leaves an event loop running
     # in the main thread, where asyncio.run() refuses to start.
     outcome = {}
