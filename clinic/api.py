@@ -19,6 +19,7 @@ from pydantic import EmailStr, Field
 
 from clinic import scheduling, selectors, services
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
+from telehealth.calls import call_record
 
 PAGE = {"max_limit": 100}
 MAX_SLOT_RANGE = dt.timedelta(days=31)
@@ -308,6 +309,15 @@ class AppointmentEventOut(Schema):
         return obj.actor.name if obj.actor_id else None
 
 
+class CallRecordOut(Schema):
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = Field(None, description="None while the call is under way")
+    duration_s: int | None
+    in_progress: bool
+    ended_by: Literal["participants", "timeout"] | None = Field(
+        None, description='"timeout": the connection was lost and ended_at is the last time someone was seen')
+
+
 class AppointmentOut(Schema):
     id: UUID
     patient: Ref
@@ -323,7 +333,12 @@ class AppointmentOut(Schema):
     overbooked: bool
     cancelled_by: str | None
     cancellation_reason: str
+    call: CallRecordOut | None = Field(None, description="the online call, once it has started")
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_call(obj):
+        return call_record(obj)
 
     @staticmethod
     def resolve_doctor(obj):

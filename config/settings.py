@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telehealth.tasks.call_requests_expire_due", "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    "telehealth-calls-close-abandoned": {
+        "task": "telehealth.tasks.calls_close_abandoned", "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     "wellness-evening-reminders": {
         "task": "wellness.tasks.evening_reminders", "schedule": timedelta(minutes=15), "options": {"expires": 14 * 60},
     },

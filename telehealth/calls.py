@@ -12,6 +12,7 @@ Everyone else gets the same "not found" as for a room that does not exist.
 """
 
 import datetime as dt
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +24,7 @@ from analytics.services import audit_record
 from clinic.models import Appointment, AppointmentStatus, AppointmentType
 from clinic.selectors import can_act_for_patient, doctor_profile_of
 from core.errors import NotFound, PermissionDenied
+from telehealth import presence
 
 PATIENT = "patient"
 DOCTOR = "doctor"
@@ -103,6 +105,24 @@ def call_join_check(*, appointment: Appointment, now: dt.datetime | None = None)
     raise CallNotOpen(_("The call room has closed."))
 
 
+def call_record(appointment: Appointment) -> dict | None:
+    """What happened on the appointment's call, for its page and the API: None if no call started;
+    else ``started_at``, ``ended_at`` and ``duration_s`` (None while the call is under way, or if it
+    was cut off and never ended). ``ended_at`` is the last moment someone was seen in the room when
+    the call was closed for them (``ended_by`` "timeout")."""
+    call = (appointment.extras or {}).get("call") or {}
+    if not call.get("started_at"):
+        return None
+    ended = call.get("ended_at")
+    return {
+        "started_at": dt.datetime.fromisoformat(call["started_at"]),
+        "ended_at": dt.datetime.fromisoformat(ended) if ended else None,
+        "duration_s": call.get("duration_s") if ended else None,
+        "in_progress": not ended,
+        "ended_by": call.get("ended_by", "participants") if ended else None,
+    }
+
+
 # --- services --------------------------------------------------------------------------------------
 
 def _iso(value: dt.datetime) -> str:
@@ -129,18 +149,159 @@ def call_start_record(*, appointment_id, actor: User | None = None, now: dt.date
 
 
 @transaction.atomic
-def call_end_record(*, appointment_id, actor: User | None = None, now: dt.datetime | None = None) -> dict | None:
-    """The last participant left: record the end and the duration. No-op if the call never started
-    or already ended."""
+def call_end_record(*, appointment_id, actor: User | None = None, now: dt.datetime | None = None,
+                    ended_by: str = "participants") -> dict | None:
+    """The last participant left (``ended_by`` "participants"), or nobody has been seen in the room
+    for a while ("timeout", see ``calls_close_abandoned``): record the end and the duration. No-op if
+    the call never started or already ended."""
     now = now or timezone.now()
     appointment = Appointment.objects.select_for_update().get(pk=appointment_id)
     call = dict(appointment.extras.get("call") or {})
     if "started_at" not in call or call.get("ended_at"):
         return None
     started = dt.datetime.fromisoformat(call["started_at"])
+    now = max(now, started)
     call["ended_at"] = _iso(now)
-    call["duration_s"] = max(0, round((now - started).total_seconds()))
+    call["duration_s"] = round((now - started).total_seconds())
+    if ended_by != "participants":
+        call["ended_by"] = ended_by
     appointment.extras = {**appointment.extras, "call": call}
     appointment.save(update_fields=["extras", "updated_at"])
-    audit_record(action="call.ended", actor=actor, target=appointment, duration_s=call["duration_s"])
+    audit_record(action="call.ended", actor=actor, target=appointment, duration_s=call["duration_s"],
+                 ended_by=ended_by)
     return call
+
+
+# --- room presence ---------------------------------------------------------------------------------
+# Who is in each call room, shared by every ASGI process (telehealth.presence: Redis in production):
+# one entry per side, {"channel", "user_id", "ready", "seen"}, and "started" once both were ready.
+# A second connection of the same side replaces the first. Each socket refreshes its entry every
+# PRESENCE_HEARTBEAT_S; an entry not refreshed for PRESENCE_STALE_S belongs to a server process that
+# died without its sockets saying goodbye (a crash, a killed deploy) and no longer counts: the other
+# side is not told its peer is there, its leaving ends the call, and ``calls_close_abandoned`` ends a
+# call that nobody is left in.
+
+PRESENCE_TTL_S = 6 * 60 * 60
+PRESENCE_HEARTBEAT_S = 60
+PRESENCE_STALE_S = 3 * PRESENCE_HEARTBEAT_S
+SIDES = (PATIENT, DOCTOR)
+
+
+def _presence_key(room_id):
+    return f"call:presence:{room_id}"
+
+
+def _other(side):
+    return DOCTOR if side == PATIENT else PATIENT
+
+
+def _drop_stale(room: dict, now: float) -> float | None:
+    """Remove (in place) the sides whose socket stopped refreshing; returns when the last of them
+    was seen (None if none was dropped). A room left with nobody in it forgets that its call
+    started."""
+    last_seen = None
+    for side in SIDES:
+        entry = room.get(side)
+        if entry is not None and now - entry.get("seen", 0) > PRESENCE_STALE_S:
+            del room[side]
+            last_seen = max(last_seen or 0, entry.get("seen", 0))
+    if last_seen is not None and not any(room.get(side) for side in SIDES):
+        room.pop("started", None)
+    return last_seen
+
+
+def presence_join(room_id, side, channel, user_id) -> tuple[str | None, dict | None]:
+    """Enter the room; returns (the channel this connection replaces, the other side's entry)."""
+    def join(room):
+        now = time.time()
+        _drop_stale(room, now)
+        previous = (room.get(side) or {}).get("channel")
+        room[side] = {"channel": channel, "user_id": str(user_id), "ready": False, "seen": now}
+        return (previous if previous != channel else None), room.get(_other(side))
+
+    return presence.update(_presence_key(room_id), join, ttl=PRESENCE_TTL_S)
+
+
+def presence_touch(room_id, side, channel, user_id) -> bool:
+    """The socket's heartbeat: refresh its entry. False if a newer connection of this side replaced
+    it. An entry that is missing (the room's state was lost, e.g. Redis restarted) is written again."""
+    def touch(room):
+        now = time.time()
+        _drop_stale(room, now)
+        entry = room.get(side)
+        if entry is None:
+            room[side] = {"channel": channel, "user_id": str(user_id), "ready": False, "seen": now}
+            return True
+        if entry["channel"] != channel:
+            return False
+        entry["seen"] = now
+        return True
+
+    return presence.update(_presence_key(room_id), touch, ttl=PRESENCE_TTL_S)
+
+
+def presence_ready(room_id, side, channel) -> bool:
+    """Mark this side ready; True exactly when this makes both sides ready and the call had not
+    started yet (that is when the start is recorded)."""
+    def ready(room):
+        now = time.time()
+        _drop_stale(room, now)
+        entry = room.get(side)
+        if not entry or entry["channel"] != channel:
+            return False
+        entry["ready"] = True
+        entry["seen"] = now
+        both = all((room.get(s) or {}).get("ready") for s in SIDES)
+        starts = both and not room.get("started")
+        if starts:
+            room["started"] = True
+        return starts
+
+    return presence.update(_presence_key(room_id), ready, ttl=PRESENCE_TTL_S)
+
+
+def presence_leave(room_id, side, channel) -> str:
+    """Leave the room: "replaced" (a newer connection of this side is here), "left" (the other
+    side is still here) or "last" (nobody is left: the caller records the call's end)."""
+    def leave(room):
+        if (room.get(side) or {}).get("channel") != channel:
+            return "replaced"
+        del room[side]
+        _drop_stale(room, time.time())
+        if any(room.get(s) for s in SIDES):
+            return "left"
+        room.clear()  # nobody left: the room's state goes
+        return "last"
+
+    return presence.update(_presence_key(room_id), leave, ttl=PRESENCE_TTL_S)
+
+
+ABANDONED_LOOKBACK = dt.timedelta(days=7)
+
+
+def calls_close_abandoned(*, now: dt.datetime | None = None) -> int:
+    """Periodic (beat): end the calls that started, never ended, and that nobody is in any more
+    because the server processes of both sockets died. The end recorded is when someone was last
+    seen in the room (``ended_by`` "timeout"); if the room's state was lost too, the time of this
+    check. Returns how many calls were closed."""
+    now = now or timezone.now()
+    open_calls = (Appointment.objects
+                  .filter(start__gte=now - ABANDONED_LOOKBACK, start__lte=now,
+                          extras__call__has_key="started_at")
+                  .exclude(extras__call__has_key="ended_at")
+                  .values_list("pk", "room_id"))
+    closed = 0
+    for appointment_id, room_id in open_calls:
+        def check(room):
+            last_seen = _drop_stale(room, now.timestamp())
+            if any(room.get(side) for side in SIDES):
+                return None  # someone is still in the call
+            room.clear()
+            return last_seen or now.timestamp()
+
+        ended = presence.update(_presence_key(room_id), check, ttl=PRESENCE_TTL_S)
+        if ended is not None:
+            at = dt.datetime.fromtimestamp(ended, dt.UTC)
+            if call_end_record(appointment_id=appointment_id, now=at, ended_by="timeout"):
+                closed += 1
+    return closed

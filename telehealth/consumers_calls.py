@@ -5,15 +5,16 @@ participants of the appointment (``telehealth.calls``) and nothing else: media n
 through here. Frames are validated and rebuilt before they are relayed, so a client can only
 ever send the other participant well-formed signalling, never arbitrary data.
 
-Who is in the room is kept in telehealth.presence (Redis in production, so it works across ASGI
-processes): one entry per side. A second connection of the same side (a reload, a second tab)
-replaces the first, which is closed with 4409.
+Who is in the room is kept by ``telehealth.calls`` (room presence, in Redis in production so it
+works across ASGI processes): one entry per side, refreshed by a heartbeat. A second connection of
+the same side (a reload, a second tab) replaces the first, which is closed with 4409.
 
 Close codes: 4403 not a participant (anonymous, someone else, unknown room, second factor not
 verified), 4410 the room is not open now (join window, status), 4409 replaced by a newer
 connection of the same participant.
 """
 
+import asyncio
 import json
 import logging
 import re
@@ -24,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from telehealth import calls, presence
+from telehealth import calls
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ MAX_SDP_BYTES = 64 * 1024
 MAX_FRAME_CHARS = MAX_SDP_BYTES + 4096
 MAX_CANDIDATE_CHARS = 2048
 ROOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-PRESENCE_TTL_S = 6 * 60 * 60
 KINDS = ("offer", "answer", "ice", "hangup", "ready")
 
 
@@ -101,57 +101,6 @@ def clean_frame(data) -> dict:
     return {"type": "hangup"}
 
 
-# --- presence (shared by every ASGI process: telehealth.presence) ---------------------------------------
-
-def _presence_key(room_id):
-    return f"call:presence:{room_id}"
-
-
-def presence_join(room_id, side, channel, user_id) -> tuple[str | None, dict | None]:
-    """Enter the room; returns (the channel this connection replaces, the other side's entry)."""
-    def join(room):
-        previous = (room.get(side) or {}).get("channel")
-        room[side] = {"channel": channel, "user_id": str(user_id), "ready": False}
-        peer = room.get(calls.DOCTOR if side == calls.PATIENT else calls.PATIENT)
-        return (previous if previous != channel else None), peer
-
-    return presence.update(_presence_key(room_id), join, ttl=PRESENCE_TTL_S)
-
-
-def presence_ready(room_id, side, channel) -> bool:
-    """Mark this side ready; True exactly when this makes both sides ready and the call had not
-    started yet (that is when the start is recorded)."""
-    def ready(room):
-        entry = room.get(side)
-        if not entry or entry["channel"] != channel:
-            return False
-        entry["ready"] = True
-        both = all((room.get(s) or {}).get("ready") for s in (calls.PATIENT, calls.DOCTOR))
-        starts = both and not room.get("started")
-        if starts:
-            room["started"] = True
-        return starts
-
-    return presence.update(_presence_key(room_id), ready, ttl=PRESENCE_TTL_S)
-
-
-def presence_leave(room_id, side, channel) -> str:
-    """Leave the room: "replaced" (a newer connection of this side is here), "left" (the other
-    side is still here) or "last" / "last-started" (nobody left; the call had started, so its end
-    is recorded)."""
-    def leave(room):
-        if (room.get(side) or {}).get("channel") != channel:
-            return "replaced"
-        del room[side]
-        if room.get(calls.PATIENT) or room.get(calls.DOCTOR):
-            return "left"
-        started = room.get("started")
-        room.clear()  # nobody left: the room's state goes
-        return "last-started" if started else "last"
-
-    return presence.update(_presence_key(room_id), leave, ttl=PRESENCE_TTL_S)
-
-
 # --- the consumer ----------------------------------------------------------------------------------------
 
 def _second_factor_ok(user, session) -> bool:
@@ -208,24 +157,38 @@ class CallConsumer(AsyncWebsocketConsumer):
         self.group = f"call.{self.room_id}"
         self.stamps = deque()
         await self.channel_layer.group_add(self.group, self.channel_name)
-        replaced, peer = await database_sync_to_async(presence_join)(
+        replaced, peer = await database_sync_to_async(calls.presence_join)(
             self.room_id, side, self.channel_name, self.user.pk)
+        self.heartbeat = asyncio.ensure_future(self._presence_heartbeat())
         if replaced:
             await self.channel_layer.send(replaced, {"type": "call.replaced"})
         await self._send({"type": "welcome", "side": side, "polite": side == calls.PATIENT,
                           "peer_present": peer is not None, "peer_ready": bool(peer and peer.get("ready"))})
         await self._relay({"type": "peer-joined"})
 
+    async def _presence_heartbeat(self):
+        """Keep this socket's entry fresh (entries of a crashed process go stale)."""
+        while True:
+            await asyncio.sleep(calls.PRESENCE_HEARTBEAT_S)
+            try:
+                await database_sync_to_async(calls.presence_touch)(
+                    self.room_id, self.side, self.channel_name, self.user.pk)
+            except Exception:
+                logger.warning("call socket could not refresh its presence", exc_info=True)
+
     async def disconnect(self, code):
         if self.side is None:
             return
         side, self.side = self.side, None
+        if getattr(self, "heartbeat", None) is not None:
+            self.heartbeat.cancel()
+            self.heartbeat = None
         try:  # the room's presence must still be left if the channel layer is short of connections
             await self.channel_layer.group_discard(self.group, self.channel_name)
         except Exception:
             logger.warning("call socket could not leave its group", exc_info=True)
-        outcome = await database_sync_to_async(presence_leave)(self.room_id, side, self.channel_name)
-        if outcome == "last-started":
+        outcome = await database_sync_to_async(calls.presence_leave)(self.room_id, side, self.channel_name)
+        if outcome == "last":  # a no-op if the call never started
             await database_sync_to_async(calls.call_end_record)(appointment_id=self.appointment_id, actor=self.user)
         elif outcome == "left":
             await self.channel_layer.group_send(self.group, {
@@ -252,7 +215,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self._error(bad.code, bad.message)
             return
         if frame["type"] == "ready":
-            starts = await database_sync_to_async(presence_ready)(self.room_id, self.side, self.channel_name)
+            starts = await database_sync_to_async(calls.presence_ready)(self.room_id, self.side, self.channel_name)
             if starts:
                 await database_sync_to_async(calls.call_start_record)(
                     appointment_id=self.appointment_id, actor=self.user)

@@ -59,6 +59,15 @@ def call_requests_expire_due() -> int:
     return expire_due()
 
 
+@shared_task(acks_late=True)
+def calls_close_abandoned() -> int:
+    """Every 5 minutes (beat): record the end of calls whose participants' server processes died
+    (nobody said goodbye, so nobody recorded the end). Idempotent: an ended call is left alone."""
+    from telehealth.calls import calls_close_abandoned as close_abandoned
+
+    return close_abandoned()
+
+
 # SMS: temporary provider failures (SmsUnavailable is an OSError) retry with backoff; a rejection
 # is final and recorded by the delivery itself.
 SMS_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_backoff_max": 600,

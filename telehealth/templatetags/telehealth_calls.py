@@ -21,3 +21,14 @@ def call_join_info(context, appointment):
     opens, closes = calls.call_window(appointment)
     return {"open": calls.call_is_open(appointment), "opens": opens, "closes": closes, "url": url,
             "confirmed": appointment.status == "confirmed"}
+
+
+@register.simple_tag
+def call_record_info(appointment):
+    """For the appointment page (everyone who may see the appointment): when its call started and
+    ended and how long it lasted, or None if no call started."""
+    record = calls.call_record(appointment) if appointment is not None else None
+    if record is None:
+        return None
+    minutes = None if record["duration_s"] is None else round(record["duration_s"] / 60)
+    return {**record, "minutes": minutes, "lost": record["ended_by"] == "timeout"}

@@ -35,3 +35,15 @@ def layer(request, settings):
         async_to_sync(get_channel_layer().flush)()
     except Exception:  # a test that broke the layer must not also fail its teardown
         pass
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request, settings):
+    """telehealth.presence on the in-process cache (embedded) and on Redis (production)."""
+    if request.param == "redis":
+        require_service(bool(django_settings.REDIS_URL), "Redis")
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                       "LOCATION": django_settings.REDIS_URL}}
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return request.param

@@ -215,3 +215,180 @@ def test_the_appointment_page_works_with_or_without_the_call_routes(client, appo
     client.force_login(alice)
     response = client.get(reverse("appointment_detail", args=[appointment.pk]))
     assert response.status_code == 200 and (b"Join call" in response.content) is routed
+
+
+# --- room presence after a crash, and calls nobody ended ---------------------------------------------
+
+@pytest.fixture
+def clock(monkeypatch):
+    """telehealth.calls's wall clock, moved by hand."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    state = {"now": real_time.time()}
+    monkeypatch.setattr(calls, "time", SimpleNamespace(time=lambda: state["now"]))
+    return state
+
+
+def started_call(appointment, alice, carol, *, clock):
+    """Both sides joined and ready: a call in progress, as the consumer records it."""
+    calls.presence_join(appointment.room_id, calls.PATIENT, "patient-socket", alice.pk)
+    calls.presence_join(appointment.room_id, calls.DOCTOR, "doctor-socket", carol.pk)
+    calls.presence_ready(appointment.room_id, calls.PATIENT, "patient-socket")
+    assert calls.presence_ready(appointment.room_id, calls.DOCTOR, "doctor-socket")
+    at = dt.datetime.fromtimestamp(clock["now"], dt.UTC)
+    calls.call_start_record(appointment_id=appointment.pk, now=at)
+    return at
+
+
+def call_of(appointment):
+    appointment.refresh_from_db()
+    return appointment.extras.get("call")
+
+
+class TestRoomPresence:
+    def test_a_side_whose_server_died_stops_counting(self, backend, appointment, alice, carol, clock):
+        started_call(appointment, alice, carol, clock=clock)
+        for _ in range(4):  # the doctor's socket beats; the patient's server process is gone
+            clock["now"] += calls.PRESENCE_HEARTBEAT_S
+            assert calls.presence_touch(appointment.room_id, calls.DOCTOR, "doctor-socket", carol.pk)
+
+        replaced, peer = calls.presence_join(appointment.room_id, calls.DOCTOR, "doctor-tab-2", carol.pk)
+        assert replaced == "doctor-socket" and peer is None  # no ghost patient
+        assert calls.presence_leave(appointment.room_id, calls.DOCTOR, "doctor-tab-2") == "last"
+
+    def test_a_live_peer_still_counts_and_leaving_says_left(self, backend, appointment, alice, carol, clock):
+        started_call(appointment, alice, carol, clock=clock)
+        clock["now"] += calls.PRESENCE_STALE_S - 1
+        assert calls.presence_leave(appointment.room_id, calls.PATIENT, "patient-socket") == "left"
+
+    def test_a_replaced_socket_does_not_refresh_the_new_one(self, backend, appointment, alice, carol, clock):
+        calls.presence_join(appointment.room_id, calls.PATIENT, "old-tab", alice.pk)
+        calls.presence_join(appointment.room_id, calls.PATIENT, "new-tab", alice.pk)
+        assert not calls.presence_touch(appointment.room_id, calls.PATIENT, "old-tab", alice.pk)
+        assert calls.presence_leave(appointment.room_id, calls.PATIENT, "old-tab") == "replaced"
+
+    def test_a_heartbeat_writes_back_a_lost_entry(self, backend, appointment, alice, carol, clock):
+        from django.core.cache import cache
+
+        from telehealth import presence
+
+        calls.presence_join(appointment.room_id, calls.DOCTOR, "doctor-socket", carol.pk)
+        cache.clear()  # the state is lost (an embedded restart; for Redis, a flush) while the socket lives
+        if presence._redis_client() is not None:
+            presence._redis_client().delete(presence._redis_key(calls._presence_key(appointment.room_id)))
+        assert calls.presence_touch(appointment.room_id, calls.DOCTOR, "doctor-socket", carol.pk)
+        _, peer = calls.presence_join(appointment.room_id, calls.PATIENT, "patient-socket", alice.pk)
+        assert peer["channel"] == "doctor-socket"
+
+
+class TestAbandonedCalls:
+    def test_a_call_both_servers_dropped_ends_when_someone_was_last_seen(
+            self, backend, appointment, alice, carol, clock):
+        started = started_call(appointment, alice, carol, clock=clock)
+        clock["now"] += 2 * calls.PRESENCE_HEARTBEAT_S  # the doctor's socket beats once more...
+        calls.presence_touch(appointment.room_id, calls.DOCTOR, "doctor-socket", carol.pk)
+        last_seen = clock["now"]
+        clock["now"] += calls.PRESENCE_STALE_S - 1  # ... then both processes die
+        now = dt.datetime.fromtimestamp(clock["now"], dt.UTC)
+        assert calls.calls_close_abandoned(now=now) == 0  # not stale yet
+
+        clock["now"] += 2
+        now = dt.datetime.fromtimestamp(clock["now"], dt.UTC)
+        assert calls.calls_close_abandoned(now=now) == 1
+        call = call_of(appointment)
+        assert dt.datetime.fromisoformat(call["ended_at"]) == dt.datetime.fromtimestamp(last_seen, dt.UTC)
+        assert call["duration_s"] == round(last_seen - started.timestamp())
+        assert call["ended_by"] == "timeout"
+        event = AuditEvent.objects.get(target_id=str(appointment.pk), action="call.ended")
+        assert event.actor is None and event.data["ended_by"] == "timeout"
+        assert calls.calls_close_abandoned(now=now) == 0  # idempotent
+
+        # The room is empty again: rejoining starts the call record afresh (resumed, not stuck "ended").
+        assert calls.presence_join(appointment.room_id, calls.PATIENT, "patient-again", alice.pk) == (None, None)
+
+    def test_a_call_with_someone_still_there_is_left_alone(self, backend, appointment, alice, carol, clock):
+        started_call(appointment, alice, carol, clock=clock)
+        for _ in range(10):
+            clock["now"] += calls.PRESENCE_HEARTBEAT_S
+            calls.presence_touch(appointment.room_id, calls.PATIENT, "patient-socket", alice.pk)
+        assert calls.calls_close_abandoned(now=dt.datetime.fromtimestamp(clock["now"], dt.UTC)) == 0
+        assert "ended_at" not in call_of(appointment)
+
+    def test_a_call_whose_room_state_is_gone_ends_at_the_check(self, backend, appointment, clock):
+        start = timezone.now()
+        calls.call_start_record(appointment_id=appointment.pk, now=start)  # no presence at all
+        check = appointment.start + dt.timedelta(minutes=20)
+        assert calls.calls_close_abandoned(now=check) == 1
+        call = call_of(appointment)
+        assert dt.datetime.fromisoformat(call["ended_at"]) == check and call["ended_by"] == "timeout"
+
+    def test_ended_never_started_and_old_calls_are_not_touched(self, backend, alice, carol, clock):
+        ended = call_appointment(alice.patient_record, carol, minutes_from_now=-30)
+        calls.call_start_record(appointment_id=ended.pk, now=ended.start)
+        calls.call_end_record(appointment_id=ended.pk, now=ended.start + dt.timedelta(minutes=10))
+        never = call_appointment(alice.patient_record, carol, minutes_from_now=-90)
+        old = call_appointment(alice.patient_record, carol, minutes_from_now=-60 * 24 * 8)
+        calls.call_start_record(appointment_id=old.pk, now=old.start)
+
+        assert calls.calls_close_abandoned() == 0
+        assert call_of(ended)["duration_s"] == 600 and "ended_by" not in call_of(ended)
+        assert call_of(never) is None and "ended_at" not in call_of(old)
+
+    def test_beat_runs_it_every_five_minutes(self, settings):
+        from config.celery import app
+
+        [entry] = [e for e in settings.CELERY_BEAT_SCHEDULE.values()
+                   if e["task"] == "telehealth.tasks.calls_close_abandoned"]
+        assert entry["schedule"] == dt.timedelta(minutes=5)
+        app.loader.import_default_modules()
+        assert entry["task"] in app.tasks
+
+
+# --- what the appointment page and the API say about the call ------------------------------------
+
+class TestCallRecordShown:
+    def page(self, client, user, appointment):
+        login_verified(client, user)
+        response = client.get(reverse("appointment_detail", args=[appointment.pk]))
+        assert response.status_code == 200
+        return response.content.decode()
+
+    def test_no_call_no_line(self, client, appointment, alice):
+        assert "<dt>Call</dt>" not in self.page(client, alice, appointment)
+
+    def test_in_progress_then_times_and_duration(self, client, appointment, alice, carol, grace):
+        start = appointment.start.replace(second=0, microsecond=0)
+        calls.call_start_record(appointment_id=appointment.pk, now=start)
+        assert "In progress since" in self.page(client, carol, appointment)
+
+        calls.call_end_record(appointment_id=appointment.pk, now=start + dt.timedelta(minutes=25, seconds=10))
+        for user in (alice, carol, grace):
+            html = self.page(client, user, appointment)
+            assert "<dt>Call</dt>" in html and "25 minutes" in html and "In progress" not in html
+            assert "connection was lost" not in html
+
+    def test_a_call_closed_by_the_timeout_says_so(self, client, appointment, alice):
+        calls.call_start_record(appointment_id=appointment.pk, now=appointment.start)
+        calls.call_end_record(appointment_id=appointment.pk, now=appointment.start + dt.timedelta(seconds=20),
+                              ended_by="timeout")
+        html = self.page(client, alice, appointment)
+        assert "under a minute" in html and "The connection was lost" in html
+
+    def test_the_api_gives_the_record(self, client, appointment, alice, carol):
+        from accounts.tokens import issue_pair
+
+        def fetch():
+            response = client.get(f"/api/v1/appointments/{appointment.pk}",
+                                  HTTP_AUTHORIZATION=f"Bearer {issue_pair(alice)['access']}")
+            assert response.status_code == 200
+            return response.json()["call"]
+
+        assert fetch() is None
+        start = appointment.start.replace(microsecond=0)
+        calls.call_start_record(appointment_id=appointment.pk, now=start)
+        assert fetch()["in_progress"] is True and fetch()["ended_at"] is None
+        calls.call_end_record(appointment_id=appointment.pk, now=start + dt.timedelta(minutes=3))
+        call = fetch()
+        assert call["duration_s"] == 180 and call["ended_by"] == "participants" and not call["in_progress"]
+        assert dt.datetime.fromisoformat(call["ended_at"]) == start + dt.timedelta(minutes=3)

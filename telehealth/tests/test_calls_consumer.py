@@ -6,6 +6,7 @@ Every test runs on the in-memory channel layer and on Redis (channels_redis at s
 skipped without Redis, required in CI), through the real ASGI stack (origin check + session).
 """
 
+import asyncio
 import concurrent.futures
 import datetime as dt
 import json
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from clinic.models import Appointment, AppointmentType
 from conftest import login_verified
+from telehealth import calls, presence
 from telehealth.consumers_calls import CLOSE_FORBIDDEN, CLOSE_NOT_OPEN, CLOSE_REPLACED, MAX_SDP_BYTES
 from tests.factories import AppointmentFactory
 
@@ -313,6 +315,26 @@ class TestCallRecord:
         run(scenario)
         call = Appointment.objects.get(pk=appointment.pk).extras["call"]
         assert call["ended_at"] >= call["started_at"] and call["duration_s"] >= 0
+
+    def test_an_open_socket_keeps_its_presence_fresh_and_leaves_no_trace(self, layer, appointment, alice,
+                                                                            monkeypatch):
+        monkeypatch.setattr(calls, "PRESENCE_HEARTBEAT_S", 0.05)
+        cookie = cookie_for(alice)
+
+        def room():
+            return presence.read(calls._presence_key(appointment.room_id))
+
+        async def scenario():
+            patient, _ = await joined(appointment.room_id, cookie)
+            first = (await database_sync_to_async(room)())["patient"]["seen"]
+            await asyncio.sleep(0.5)
+            later = (await database_sync_to_async(room)())["patient"]["seen"]
+            await patient.disconnect()
+            return first, later
+
+        first, later = run(scenario)
+        assert later > first
+        assert room() == {}
 
     def test_a_reconnecting_participant_tells_the_other_it_is_ready(self, layer, appointment, alice, carol):
         cookies = cookie_for(alice), cookie_for(carol)

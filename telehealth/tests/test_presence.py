@@ -3,22 +3,8 @@ all kept, embedded (process lock over the cache) and on Redis (WATCH/MULTI)."""
 
 import threading
 
-import pytest
-
-from conftest import require_service
 from telehealth import chat as chats
 from telehealth import presence
-
-
-@pytest.fixture(params=["memory", "redis"])
-def backend(request, settings):
-    if request.param == "redis":
-        require_service(bool(settings.REDIS_URL), "Redis")
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                       "LOCATION": settings.REDIS_URL}}
-    else:
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    return request.param
 
 
 def test_concurrent_joins_are_all_kept_and_leaves_empty_the_room(backend):
