@@ -1,4 +1,4 @@
-from analytics.models import AuditEvent
+from analytics.models import AuditAction, AuditEvent
 
 
 def client_ip(request) -> str | None:
@@ -23,3 +23,16 @@ def audit_record(*, action, actor=None, target=None, request=None, label="", **d
         ip_address=client_ip(request),
         data=data,
     )
+
+
+def audit_record_many(*, action, actor, entries, request=None) -> list[AuditEvent]:
+    """Append one audit event per ``(target, data)`` in ``entries``, in one INSERT: a list page
+    that showed several patients' data at once."""
+    if action not in AuditAction.values:  # bulk_create skips the checks a single save goes through
+        raise ValueError(f"unknown audit action {action!r}")
+    ip = client_ip(request)
+    return AuditEvent.objects.bulk_create([
+        AuditEvent(actor=actor, actor_label=str(actor), action=action, target_type=target._meta.label_lower,
+                   target_id=str(target.pk), target_label=str(target)[:200], ip_address=ip, data=data)
+        for target, data in entries
+    ])

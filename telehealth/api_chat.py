@@ -139,7 +139,9 @@ def chat_open(request, payload: ChatOpenIn):
 
 @router.get("/chats", response=list[ChatOut], summary="The caller's chats, urgent and most recent first")
 def chat_list(request, archived: bool = False, q: str = ""):
-    return [chats.chat_payload(c) for c in chats.chats_list(fetched_by=request.auth, archived=archived, search=q)]
+    rows = list(chats.chats_list(fetched_by=request.auth, archived=archived, search=q))
+    chats.chat_previews_read_record(actor=request.auth, chats=rows, via="api-list", request=request)
+    return [chats.chat_payload(c) for c in rows]
 
 
 @router.get("/chats/unread", summary="Unread messages over all the caller's chats (for the navigation badge)")
@@ -152,6 +154,8 @@ def chat_detail(request, chat_id: UUID):
     chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
     listed = chats.chats_list(fetched_by=request.auth).filter(pk=chat.pk).first() or \
         chats.chats_list(fetched_by=request.auth, archived=True).filter(pk=chat.pk).first()
+    if listed is not None:
+        chats.chat_previews_read_record(actor=request.auth, chats=[listed], via="api", request=request)
     return chats.chat_payload(listed or chat)
 
 

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from analytics.services import audit_record
+from analytics.services import audit_record, audit_record_many
 from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, Relation, UserPatientRelation
 from clinic.selectors import doctor_profile_of, patient_ids_managed_by
 from clinic.services import care_team_member_added
@@ -262,6 +262,19 @@ def chat_read_record(*, actor: User, chat: Chat, seqs, via: str, request=None) -
     if seqs[-1] - seqs[0] + 1 != len(seqs):
         data["seqs"] = seqs[:500]
     audit_record(action="chat.viewed", actor=actor, target=chat.patient, request=request, **data)
+
+
+def chat_previews_read_record(*, actor: User, chats, via: str, request=None) -> None:
+    """Audit the last-message previews a chat list showed: one event per conversation whose preview
+    held a message's text (not the reader's own record), written in one INSERT. ``chats`` come from
+    ``chats_list`` (``last_body``, ``last_kind``)."""
+    entries = [(chat.patient, {"chat": str(chat.pk), "via": via, "seq_from": chat.last_seq,
+                               "seq_to": chat.last_seq, "count": 1, "preview": True})
+               for chat in chats
+               if getattr(chat, "last_kind", None) == Message.Kind.TEXT and getattr(chat, "last_body", None)
+               and not _own_record(actor, chat)]
+    if entries:
+        audit_record_many(action="chat.viewed", actor=actor, entries=entries, request=request)
 
 
 def chat_file_read_record(*, actor: User, message: Message, via: str, request=None) -> None:

@@ -34,6 +34,7 @@ def chat_list(request):
     archived = request.GET.get("archived") == "1"
     search = request.GET.get("q", "").strip()[:100]
     rows = list(chats.chats_list(fetched_by=request.user, archived=archived, search=search))
+    chats.chat_previews_read_record(actor=request.user, chats=rows, via="list", request=request)
     return render(request, "telehealth/chat/list.html", {"chats": rows, "archived": archived, "q": search})
 
 

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from accounts.tokens import issue_pair
+from analytics.models import AuditEvent
 from clinic import services as clinic_services
 from clinic.models import CareTeamMember
 from conftest import login_verified, png_upload
@@ -242,11 +243,13 @@ def _second_chat(doctor):
 
 
 def test_chat_list_has_no_n_plus_one(chat, carol, django_assert_max_num_queries):
-    for _ in range(4):
-        _second_chat(carol)
+    for index in range(4):
+        other = _second_chat(carol)
+        chats.message_send(sender=other.patient.user, chat=other, client_id=f"m{index}", body="hello")
     client = api(carol)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(8):  # the previews' audit events are one INSERT
         assert len(client.get("/api/v1/chats").json()) == 5
+    assert AuditEvent.objects.filter(action="chat.viewed", actor=carol).count() == 4
 
 
 def test_read_state_is_per_user(chat, alice, carol):

@@ -123,6 +123,41 @@ def test_file_downloads_are_audited(request, chat, alice, who, status, audited):
                               "kind": "file"}
 
 
+# --- previews in the chat lists ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("who,sees,audited", [
+    ("alice", True, False),  # her own conversation
+    ("grace", True, True), ("carol", True, True),
+    ("bob", False, False), ("dave", False, False), ("hana", False, False), ("ada", False, False),
+])
+def test_list_previews_of_a_message_are_audited(request, chat, alice, carol, who, sees, audited):
+    say(chat, carol, "how did you sleep?")
+    user = request.getfixturevalue(who)
+    page = login_verified(Client(), user).get("/chats/").content.decode()
+    listed = api(user).get("/api/v1/chats").json()
+    assert ("how did you sleep?" in page) is sees and (len(listed) == 1) is sees
+    events = reads()
+    assert len(events) == (2 if audited else 0)
+    for event, via in zip(events, ("list", "api-list")):
+        assert event.data["preview"] is True
+        assert_read_of(event, actor=user, chat=chat, via=via, seq_from=1, seq_to=1, count=1)
+
+
+def test_the_api_chat_detail_preview_is_audited(chat, alice, carol):
+    say(chat, alice, "the rash is back")
+    assert api(carol).get(f"/api/v1/chats/{chat.pk}").json()["last_body"] == "the rash is back"
+    [event] = reads()
+    assert_read_of(event, actor=carol, chat=chat, via="api", seq_from=1, seq_to=1, count=1)
+
+
+def test_previews_without_text_are_not_reads(chat, alice, carol):
+    client = login_verified(Client(), carol)
+    assert "No messages yet" in client.get("/chats/").content.decode()
+    chats.message_send(sender=alice, chat=chat, client_id="photo", kind="file", upload=png_upload())
+    assert ">File<" in client.get("/chats/").content.decode().replace("\n", "")
+    assert reads() == []
+
+
 def test_anonymous_reads_are_refused_and_not_audited(chat, alice):
     message, _created = chats.message_send(sender=alice, chat=chat, client_id="f", kind="file", upload=png_upload())
     assert Client().get(f"/api/v1/chats/{chat.pk}/messages").status_code == 401
