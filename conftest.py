@@ -9,6 +9,8 @@ elsewhere it is skipped with the reason.
 """
 
 import io
+import asyncio
+import concurrent.futures
 import os
 
 import pytest
@@ -42,6 +44,14 @@ def pytest_configure(config):
     from analytics.models import AuditEvent
 
     pre_save.connect(_audit_actions_are_known, sender=AuditEvent, dispatch_uid="haven-test-audit-actions")
+
+
+def run_in_own_loop(coroutine_function, *args):
+    """``asyncio.run(coroutine_function(*args))`` in a thread of its own; returns its result or raises
+    its error here. A Playwright test earlier in the worker leaves an event loop running in the main
+    thread, where asyncio.run() refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_function(*args))).result()
 
 
 def require_service(available: bool, what: str):

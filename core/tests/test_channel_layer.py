@@ -8,14 +8,13 @@ turns, which puts the cancellation on every await of connecting, EVAL and BZPOPM
 
 import asyncio
 import sys
-import threading
 import time
 import uuid
 
 import pytest
 from django.conf import settings
 
-from conftest import require_service
+from conftest import require_service, run_in_own_loop
 from core.channel_layer import RedisChannelLayer, redis_channel_layer
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(90)]
@@ -51,20 +50,7 @@ async def _cancel_after_every_turn():
 
 def test_a_cancelled_receive_always_finishes():
     require_service(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
-    outcome = {}
-
-    def run():  # a loop of its own: a Playwright test may leave one running in this thread
-        try:
-            outcome["result"] = asyncio.run(_cancel_after_every_turn())
-        except BaseException as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    unfinished, late = outcome["result"]
+    unfinished, late = run_in_own_loop(_cancel_after_every_turn)
 
     assert unfinished == [], f"receives still running after cancellation at turns {unfinished}"
     if sys.version_info < (3, 12):

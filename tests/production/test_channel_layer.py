@@ -3,13 +3,12 @@ waits longer than channels_redis's blocking pop (5 s) keeps waiting and gets the
 of a Redis read timeout (which closes every idle websocket with 1011)."""
 
 import asyncio
-import threading
 
 import pytest
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from conftest import require_service
+from conftest import require_service, run_in_own_loop
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]
 
@@ -17,23 +16,7 @@ pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]
 def test_an_idle_receiver_outlives_the_blocking_pop():
     require_service(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "core.channel_layer.RedisChannelLayer"
-    # In a thread of its own: a Playwright test earlier in this worker leaves an event loop running
-    # in the main thread, where asyncio.run() refuses to start.
-    outcome = {}
-
-    def run():
-        try:
-            asyncio.run(_idle_receiver())
-            outcome["ok"] = True
-        except BaseException as error:  # reported below, in the test's thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    assert outcome == {"ok": True}
+    run_in_own_loop(_idle_receiver)
 
 
 async def _idle_receiver():
