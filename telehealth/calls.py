@@ -107,9 +107,9 @@ def call_join_check(*, appointment: Appointment, now: dt.datetime | None = None)
 
 def call_record(appointment: Appointment) -> dict | None:
     """What happened on the appointment's call, for its page and the API: None if no call started;
-    else ``started_at``, ``ended_at`` and ``duration_s`` (None while the call is under way, or if it
-    was cut off and never ended). ``ended_at`` is the last moment someone was seen in the room when
-    the call was closed for them (``ended_by`` "timeout")."""
+    else ``started_at``, ``ended_at`` and ``duration_s`` (both None while the call is under way),
+    ``in_progress``, and ``ended_by``: "participants" (the last one left) or "timeout" (their server
+    processes died; ``ended_at`` is then the last time someone was seen in the room)."""
     call = (appointment.extras or {}).get("call") or {}
     if not call.get("started_at"):
         return None
