@@ -18,6 +18,7 @@ the channel puts back first, so nothing is lost. On Python 3.12+ the check never
 import asyncio
 
 from channels_redis.core import RedisChannelLayer as _RedisChannelLayer
+from redis.asyncio import BlockingConnectionPool
 
 
 def raise_if_cancellation_was_lost():
@@ -27,6 +28,16 @@ def raise_if_cancellation_was_lost():
 
 
 class RedisChannelLayer(_RedisChannelLayer):
+    def create_pool(self, index):
+        """A pool that waits (up to the host's ``timeout`` seconds) for a free connection when all
+        ``max_connections`` are in use, instead of failing at once with "Too many connections":
+        thousands of sockets closing together (a deploy, a network blip) each leave their groups,
+        and those leaves must queue rather than fail."""
+        host = dict(self.hosts[index])
+        if "address" not in host:
+            return super().create_pool(index)
+        return BlockingConnectionPool.from_url(host.pop("address"), **host)
+
     async def _brpop_with_clean(self, index, channel, timeout):
         member = await super()._brpop_with_clean(index, channel, timeout)
         raise_if_cancellation_was_lost()
@@ -39,6 +50,7 @@ def redis_channel_layer(url, *, max_connections=1000, **config):
 
     channels_redis waits on Redis with a 5 s blocking pop, so the socket timeout must be longer
     (redis-py 8 defaults to 5 s and then cuts idle websockets with 1011). The pool is sized for
-    bursts of group joins and leaves (many sockets closing at once)."""
-    host = {"address": url, "socket_timeout": 15, "socket_connect_timeout": 5, "max_connections": max_connections}
+    bursts of group joins and leaves (many sockets closing at once), and waits when it is full."""
+    host = {"address": url, "socket_timeout": 15, "socket_connect_timeout": 5, "max_connections": max_connections,
+            "timeout": 10}  # how long to wait for a free pooled connection
     return {"BACKEND": f"{__name__}.{RedisChannelLayer.__qualname__}", "CONFIG": {"hosts": [host], **config}}

@@ -1,4 +1,5 @@
-"""core.channel_layer: a channel-layer receive that is cancelled finishes, wherever the cancellation
+"""core.channel_layer: a burst of group changes larger than the connection pool waits for
+connections instead of failing; and a channel-layer receive that is cancelled finishes, wherever the cancellation
 lands, including while redis-py is sending a command (where Python 3.11's ``wait_for`` can drop it
 and channels_redis would poll Redis for ever, so the consumer never finishes).
 
@@ -57,3 +58,26 @@ def test_a_cancelled_receive_always_finishes():
         # Otherwise this test would prove nothing: some turn must have hit the window in which
         # Python 3.11 loses the cancellation.
         assert late, "no turn landed in the window where wait_for drops a cancellation"
+
+
+async def _burst_of_group_changes(members):
+    config = redis_channel_layer(settings.REDIS_URL, max_connections=3)["CONFIG"]
+    layer = RedisChannelLayer(**config, prefix=f"test-burst-{uuid.uuid4().hex[:8]}")
+    try:
+        channels = [f"burst.member{n}" for n in range(members)]
+        await asyncio.gather(*(layer.group_add("burst", channel) for channel in channels))
+        await layer.group_send("burst", {"type": "hello"})
+        received = await asyncio.gather(*(layer.receive(channel) for channel in channels))
+        await asyncio.gather(*(layer.group_discard("burst", channel) for channel in channels))
+        return received
+    finally:
+        await layer.flush()
+
+
+def test_a_burst_larger_than_the_pool_waits_for_connections():
+    """Sockets closing together each leave their groups at once: with 3 pooled connections, 60
+    joins, a broadcast to all and 60 leaves all succeed (redis-py's default pool raises "Too many
+    connections" instead)."""
+    require_service(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
+    received = run_in_own_loop(_burst_of_group_changes, 60)
+    assert received == [{"type": "hello"}] * 60
