@@ -12,6 +12,7 @@ import io
 import asyncio
 import concurrent.futures
 import os
+import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -52,6 +53,32 @@ def run_in_own_loop(coroutine_function, *args):
     thread, where asyncio.run() refuses to start."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(coroutine_function(*args))).result()
+
+
+def race(n, work):
+    """Run ``work(i)`` in n threads released together (races for the Postgres locking tests);
+    returns each thread's result, or the exception it raised, in order."""
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def run(i):
+        from django.db import connections
+
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 — the outcome is what we assert on
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    return results
 
 
 def require_service(available: bool, what: str):
@@ -141,6 +168,17 @@ def hana(db):
 @pytest.fixture
 def ada(db):
     return AdminFactory(name="Ada Admin", email="ada@example.com")
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run a service and everything it queues on commit (tasks are eager in unit tests)."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def totp_enrol(user) -> TOTPDevice:

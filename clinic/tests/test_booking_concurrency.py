@@ -2,7 +2,6 @@
 doctors accepting one emergency together. Exactly one wins each time."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -10,7 +9,7 @@ from django.utils import timezone
 
 from clinic import services
 from clinic.models import Appointment, AppointmentStatus, EmergencyAlert
-from conftest import require_service
+from conftest import race, require_service
 from core.errors import Conflict, NotFound
 from telehealth.tests.helpers import open_all_week
 from tests.factories import DoctorFactory, PatientUserFactory
@@ -23,31 +22,6 @@ THREADS = 24
 @pytest.fixture(autouse=True)
 def postgres():
     require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
-
-
-def race(n, work):
-    """Run ``work(i)`` in n threads released together; returns [(i, result or exception)]."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def run(i):
-        from django.db import connections
-
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 — the outcome is what we assert on
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 def next_slot(days=3, hour=10):

@@ -20,17 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run a service and everything it queues on commit (tasks are eager in unit tests)."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def booked(alice, grace, carol, run_on_commit):
     open_all_week(carol)
     return run_on_commit(book, alice, carol, days_ahead(3))

@@ -22,15 +22,6 @@ pytestmark = pytest.mark.django_db
 R = AppointmentReminder
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
 def appointment_in(patient_user, doctor_user, delta, status="confirmed"):
     start = (timezone.now() + delta).replace(microsecond=0)
     return Appointment.objects.create(patient=patient_user.patient_record, doctor=doctor_user.doctor_profile,

@@ -9,8 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from clinic.models import Appointment
-from clinic.tests.test_booking_concurrency import race
-from conftest import require_service
+from conftest import race, require_service
 from core.errors import Conflict
 from telehealth import call_requests
 from telehealth import chat as chats

@@ -5,7 +5,6 @@ what staff and chat members see."""
 
 import asyncio
 import datetime as dt
-import threading
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -18,7 +17,7 @@ from django.utils import timezone
 from accounts.tokens import issue_pair
 from analytics.models import AuditEvent
 from clinic.models import CareTeamMember, HospitalDoctor, HospitalPatient
-from conftest import login_verified, require_service
+from conftest import login_verified, race, require_service
 from core.errors import NotFound
 from telehealth import chat as chats
 from telehealth import escalation, tasks
@@ -53,14 +52,6 @@ def chat(alice, grace, carol, riverside):
 def olga(db):
     """Staff of another hospital, which has nothing to do with Alice."""
     return HospitalStaffFactory(user__name="Olga Otherstaff", user__email="olga@example.com").user
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-    return run
 
 
 @pytest.fixture
@@ -426,25 +417,7 @@ def test_two_workers_escalate_it_once(alice, carol, hana):
     chat.refresh_from_db()
     at = minutes_after_urgent(chat, 10)
     workers = 6
-    barrier = threading.Barrier(workers)
-    results = [None] * workers
-
-    def work(i):
-        from django.db import connections
-
-        try:
-            barrier.wait(timeout=30)
-            results[i] = escalation.chat_urgent_escalate(chat_id=chat.pk, now=at)
-        except Exception as exc:  # noqa: BLE001 — the outcome is what we assert on
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results = race(workers, lambda i: escalation.chat_urgent_escalate(chat_id=chat.pk, now=at))
     assert sorted(results, key=str) == [False] * (workers - 1) + [True], results
     assert escalations_of(hana).count() == 1
     assert AuditEvent.objects.filter(action="chat.urgent_escalated").count() == 1

@@ -3,15 +3,14 @@ as messages arrive, emailed once (without the message), marked read when the cha
 new one only after the previous one was read. Repeated deliveries and concurrent messages make no
 second notification."""
 
-import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from accounts.tokens import issue_pair
-from conftest import png_upload, require_service
+from conftest import png_upload, race, require_service
 from telehealth import chat as chats
 from telehealth.models import ChatReadState, Message, Notification
 from telehealth.services import notifications_mark_read
@@ -166,26 +165,9 @@ def test_updates_are_pushed_to_the_recipients_bell(chat, alice, carol, deliver, 
 def test_messages_sent_at_the_same_moment_make_one_notification(chat, alice, grace, carol):
     require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
     senders = [alice, grace] * 4
-    barrier = threading.Barrier(len(senders))
-    errors = []
-
-    def send(i):
-        from django.db import connections
-
-        try:
-            barrier.wait(timeout=30)
-            chats.message_send(sender=senders[i], chat=chat, client_id=f"race-{i}", body=f"message {i}")
-        except Exception as exc:  # noqa: BLE001 — asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(senders))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads) and errors == []
+    results = race(len(senders), lambda i: chats.message_send(sender=senders[i], chat=chat, client_id=f"race-{i}",
+                                                             body=f"message {i}"))
+    assert not [r for r in results if isinstance(r, Exception)], results
     (notification,) = bell(carol)
     assert notification.read_at is None
     assert notification.title == "8 new messages in your conversation with Alice Patient"
@@ -205,27 +187,13 @@ def test_notifying_many_messages_at_once_makes_one_notification(chat, alice, car
     assert bell(carol) == []
     # Her read pointer exists already (she has read before), so nothing but the lock orders them.
     ChatReadState.objects.get_or_create(chat=chat, user=carol)
-    barrier = threading.Barrier(8)
-    errors = []
 
     def notify(seq):
-        from django.db import connections, transaction
+        with transaction.atomic():
+            chats._chat_notification_sync(chat=chat, recipient=carol, new_seq=seq)
 
-        try:
-            barrier.wait(timeout=30)
-            with transaction.atomic():
-                chats._chat_notification_sync(chat=chat, recipient=carol, new_seq=seq)
-        except Exception as exc:  # noqa: BLE001 — asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=notify, args=(seq,)) for seq in range(1, 9)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads) and errors == []
+    results = race(8, lambda i: notify(i + 1))
+    assert not [r for r in results if isinstance(r, Exception)], results
     (notification,) = bell(carol)
     assert notification.title == "8 new messages from Alice Patient"
     assert len(emails_to(carol)) == 1

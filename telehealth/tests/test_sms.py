@@ -17,14 +17,6 @@ from telehealth.tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, f
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-    return run
-
-
 def urgent_notification(user, key="1") -> Notification:
     return notification_send(recipient=user, kind=Notification.Kind.CHAT_URGENT, title="Urgent message from Alice",
                              body="Alice Patient marked the conversation urgent.", url="/chats/some-chat/",

@@ -13,8 +13,6 @@ from playwright.sync_api import expect
 
 from clinic.models import CareTeamMember
 from telehealth import chat as chats
-from conftest import require_service
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _live_server_media_url, live_server, page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,8 +42,7 @@ FAKE_SOCKET = """
 
 
 @pytest.fixture
-def chat(settings, alice, carol):
-    settings.ROOT_URLCONF = "config.urls"
+def chat(alice, carol):
     CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
     chat = chats.chat_open(actor=None, patient=alice.patient_record, doctor=carol.doctor_profile)
     chats.message_send(sender=carol, chat=chat, client_id="c1", body="How are you today?")
