@@ -424,6 +424,12 @@ class TestPages:
         assert 'id="call-request-reason-error"' in body and 'aria-invalid="true"' in body
         assert not CallRequest.objects.exists()
 
+    def test_a_long_decline_reason_is_refused_and_the_request_stays(self, chat, carol, pending):
+        body = page(carol).post(f"/call-requests/{pending.pk}/decline/", {"reason": "x" * 301},
+                                HTTP_HX_REQUEST="true").content.decode()
+        assert 'role="alert"' in body and "300 characters" in body
+        assert fresh(pending).status == CallRequest.Status.PENDING
+
     def test_after_accepting_both_see_the_join_link(self, chat, alice, carol, pending):
         call_requests.call_request_accept(actor=carol, call_request=pending)
         room = f"/calls/{fresh(pending).appointment.room_id}/"
