@@ -31,7 +31,7 @@ from clinic import services as clinic_services
 from clinic.models import Appointment
 from core.errors import Conflict, NotFound, PermissionDenied
 from telehealth import calls
-from telehealth.chat import _broadcast, chat_get, chat_member_ids, chat_side, chats_visible_to
+from telehealth.chat import chat_broadcast, chat_get, chat_member_ids, chat_side, chats_visible_to
 from telehealth.models import CallRequest, Chat, Message, Notification
 from telehealth.services import notification_send
 
@@ -201,7 +201,7 @@ def _close(call_request: CallRequest, status: str, *, actor: User | None, now: d
 
 
 def _broadcast_change(call_request: CallRequest):
-    _broadcast(call_request.chat_id, {"type": "call_request", "call_request": call_request_payload(call_request)})
+    chat_broadcast(call_request.chat_id, {"type": "call_request", "call_request": call_request_payload(call_request)})
 
 
 def _chat_url(chat: Chat) -> str:

@@ -339,7 +339,7 @@ def presence_online(chat_id) -> list[str]:
 
 # --- services --------------------------------------------------------------------------------------
 
-def _broadcast(chat_id, event: dict):
+def chat_broadcast(chat_id, event: dict):
     """Send to the chat's group after the transaction commits (never for a rolled-back write)."""
     def send():
         layer = get_channel_layer()
@@ -473,7 +473,7 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
     payload = message_payload(message)
     # Badge counts before the broadcast: a member's "read" answering the broadcast is pushed after.
     _push_unread_totals(chat)
-    _broadcast(chat.pk, {"type": "message", "message": payload})
+    chat_broadcast(chat.pk, {"type": "message", "message": payload})
     _notify_offline_members(chat, message)
     return message, True
 
@@ -607,7 +607,7 @@ def chat_mark_read(*, user: User, chat: Chat, seq: int) -> int:
         if moved:
             _chat_notification_sync(chat=chat, recipient=user)  # read up to here: the bell follows
     if moved:
-        _broadcast(chat.pk, {"type": "read", "user_id": str(user.pk), "seq": seq})
+        chat_broadcast(chat.pk, {"type": "read", "user_id": str(user.pk), "seq": seq})
         _push_unread_totals(chat, user_ids=[user.pk])  # the reader's other tabs
     return ChatReadState.objects.values_list("last_read_seq", flat=True).get(chat=chat, user=user)
 
@@ -668,7 +668,7 @@ def message_redact(*, actor: User, message: Message, reason: str, request=None) 
         if stored:
             storage = Message._meta.get_field("file").storage
             transaction.on_commit(lambda: storage.delete(stored))
-        _broadcast(chat.pk, {"type": "message_redacted", "message": message_payload(message)})
+        chat_broadcast(chat.pk, {"type": "message_redacted", "message": message_payload(message)})
     return message
 
 
@@ -710,5 +710,5 @@ def chat_mark_urgent(*, actor: User, chat: Chat, urgent: bool = True) -> Chat:
         if urgent != was_urgent:
             audit_record(action="chat.urgent_marked" if urgent else "chat.urgent_withdrawn", actor=actor,
                          target=chat.patient, chat=str(chat.pk))
-        _broadcast(chat.pk, {"type": "chat", "is_urgent": urgent, "escalated": bool(chat.urgent_escalated_at)})
+        chat_broadcast(chat.pk, {"type": "chat", "is_urgent": urgent, "escalated": bool(chat.urgent_escalated_at)})
     return chat

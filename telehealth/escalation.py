@@ -31,7 +31,7 @@ from analytics.services import audit_record
 from clinic.models import ApprovalStatus, Hospital, HospitalDoctor, HospitalPatient
 from clinic.selectors import can_manage_hospital
 from core.errors import NotFound, PermissionDenied
-from telehealth.chat import _broadcast, chat_side
+from telehealth.chat import chat_broadcast, chat_side
 from telehealth.models import Chat, Message, Notification
 from telehealth.services import notification_send
 from telehealth.sms import sms_queue
@@ -155,7 +155,7 @@ def chat_urgent_escalate(*, chat_id, now=None) -> bool:
                      hospitals=[str(h.pk) for h in hospitals], staff_notified=len(staff))
         if not staff:
             log.warning("Urgent chat %s escalated, but no hospital staff could be reached", chat.pk)
-        _broadcast(chat.pk, {"type": "chat", "is_urgent": True, "escalated": True,
+        chat_broadcast(chat.pk, {"type": "chat", "is_urgent": True, "escalated": True,
                              "escalated_at": now.isoformat(), "staff_reached": bool(staff)})
     return True
 
@@ -191,7 +191,7 @@ def chat_resolve_urgent(*, actor: User, chat: Chat) -> Chat:
             locked.save(update_fields=["is_urgent", "urgent_at", "urgent_escalated_at", "updated_at"])
             audit_record(action="chat.urgent_resolved", actor=actor, target=chat.patient, chat=str(chat.pk),
                          was_escalated=was_escalated)
-            _broadcast(chat.pk, {"type": "chat", "is_urgent": False, "escalated": False, "resolved": True})
+            chat_broadcast(chat.pk, {"type": "chat", "is_urgent": False, "escalated": False, "resolved": True})
         chat.is_urgent, chat.urgent_at, chat.urgent_escalated_at = False, None, None
     return chat
 
