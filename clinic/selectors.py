@@ -220,6 +220,12 @@ def emergency_queue(doctor: DoctorProfile) -> QuerySet[Appointment]:
             .filter(emergency_queue_condition(doctor)).order_by("start"))
 
 
+def care_team_patient_ids(doctor: DoctorProfile) -> QuerySet:
+    """Patients whose care team (accepted, current) this doctor is in, as a ``values("patient_id")``
+    subquery. The one definition every surface (pages, API, chat, sockets, tasks) uses."""
+    return CareTeamMember.objects.filter(doctor=doctor).values("patient_id")
+
+
 def is_in_care_team(doctor: DoctorProfile, patient: Patient) -> bool:
     return CareTeamMember.objects.filter(doctor=doctor, patient=patient).exists()
 
