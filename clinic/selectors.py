@@ -98,6 +98,21 @@ def can_act_for_patient(user: User, patient: Patient) -> bool:
     return UserPatientRelation.objects.filter(user=user, patient=patient).exists()
 
 
+def relation_of(user: User, patient_id) -> str | None:
+    """How the user is linked to the patient (a ``Relation`` value: "self", "parent", ...), or None
+    when the user does not act for that patient. Only links in force count."""
+    if not user.is_authenticated:
+        return None
+    return (UserPatientRelation.objects.filter(user=user, patient_id=patient_id)
+            .values_list("relation", flat=True).first())
+
+
+def patient_account_ids(patient_id) -> set:
+    """Ids of the accounts acting for a patient (the patient's own and linked family), links in
+    force only: who takes part on the patient's side of a chat, call or notification."""
+    return set(UserPatientRelation.objects.filter(patient_id=patient_id).values_list("user_id", flat=True))
+
+
 # --- doctors and hospitals (directory data: any signed-in user) ---------------------------------------
 
 def doctors_directory(*, specialty=None, language=None, hospital_id=None, mode=None, search=None) -> QuerySet[DoctorProfile]:
