@@ -28,7 +28,7 @@ def navigation(request):
     else:
         items += [(_("Wellness"), reverse("wellness_today")), (_("Find a doctor"), reverse("doctor_search")),
                   (_("Appointments"), reverse("appointment_list")), (_("Messages"), reverse("chat_list")),
-                  (_("Family"), reverse("family"))]
+                  (_("Family"), reverse("family")), (_("Who has access"), reverse("patient_access"))]
     current = request.path
     # The "Messages" item carries the unread chat count (one COUNT query); notifications.js keeps it
     # current over /ws/notifications/.

@@ -276,6 +276,7 @@ class HospitalPatientOut(Schema):
     id: UUID
     hospital: Ref
     patient: Ref
+    consent: str
     created_at: dt.datetime
 
 
@@ -283,6 +284,7 @@ class DoctorPatientOut(Schema):
     id: UUID
     doctor: Ref
     patient: Ref
+    consent: str
     created_at: dt.datetime
 
     @staticmethod
@@ -295,6 +297,7 @@ class UserPatientOut(Schema):
     user_id: UUID
     patient: PatientOut
     relation: str
+    consent: str
     created_at: dt.datetime
 
 
@@ -834,3 +837,98 @@ def appointment_accept(request, appointment_id: UUID):
     appointment = selectors.emergency_for_responder(fetched_by=request.auth, appointment_id=appointment_id)
     services.emergency_accept(actor=request.auth, appointment=appointment)
     return selectors.appointment_get(fetched_by=request.auth, appointment_id=appointment_id)
+
+
+# --- who has access (the patient's side of consent) ------------------------------------------------
+
+access_router = Router(tags=["access"])
+
+
+class AccessHospitalOut(Schema):
+    id: UUID
+    hospital: Ref
+    consent: str
+    invited_by: Ref | None
+    created_at: dt.datetime
+
+
+class AccessDoctorOut(Schema):
+    id: UUID
+    doctor: Ref
+    consent: str
+    invited_by: Ref | None
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_doctor(obj):
+        return {"id": obj.doctor_id, "name": obj.doctor.user.name}
+
+    @staticmethod
+    def resolve_invited_by(obj):
+        return {"id": obj.added_by_id, "name": obj.added_by.name} if obj.added_by_id else None
+
+
+class AccessFamilyOut(Schema):
+    id: UUID
+    user: Ref
+    relation: str
+    consent: str
+    invited_by: Ref | None
+    created_at: dt.datetime
+
+
+class PatientAccessOut(Schema):
+    patient: Ref
+    hospitals: list[AccessHospitalOut]
+    doctors: list[AccessDoctorOut]
+    family: list[AccessFamilyOut]
+
+
+class FamilyInvitationOut(Schema):
+    id: UUID
+    kind: str = "family"
+    patient: Ref
+    relation: str
+    invited_by: Ref | None
+    created_at: dt.datetime
+
+
+class AccessOut(Schema):
+    patients: list[PatientAccessOut]
+    invitations: list[FamilyInvitationOut]
+
+
+@access_router.get("", response=AccessOut,
+                   summary="Who has access to the patients whose access you manage, and invitations waiting for you")
+def access_list(request):
+    return {"patients": selectors.access_of_patients(fetched_by=request.auth),
+            "invitations": list(selectors.family_invitations_for(request.auth))}
+
+
+class AccessAnswerOut(Schema):
+    id: UUID
+    kind: str
+    consent: str
+
+
+@access_router.post("/{kind}/{uuid:link_id}/accept", response=AccessAnswerOut,
+                    summary="Accept an invitation (kind: hospital, doctor or family)")
+def access_accept(request, kind: str, link_id: UUID):
+    link = selectors.access_link_get(fetched_by=request.auth, kind=kind, link_id=link_id)
+    link = services.access_accept(actor=request.auth, link=link)
+    return {"id": link.pk, "kind": kind, "consent": link.consent}
+
+
+@access_router.post("/{kind}/{uuid:link_id}/decline", response={204: None}, summary="Decline an invitation")
+def access_decline(request, kind: str, link_id: UUID):
+    link = selectors.access_link_get(fetched_by=request.auth, kind=kind, link_id=link_id)
+    services.access_decline(actor=request.auth, link=link)
+    return Status(204, None)
+
+
+@access_router.delete("/{kind}/{uuid:link_id}", response={204: None},
+                      summary="End someone's access (or withdraw an invitation); effective at once")
+def access_remove(request, kind: str, link_id: UUID):
+    link = selectors.access_link_get(fetched_by=request.auth, kind=kind, link_id=link_id)
+    services.access_remove(actor=request.auth, link=link)
+    return Status(204, None)

@@ -120,17 +120,54 @@ class Relation(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class Consent(models.TextChoices):
+    """Where a relationship that grants access to a patient's data stands. Only accepted links
+    grant access; a declined, withdrawn or removed link is deleted (the audit log keeps its story)."""
+
+    PENDING = "pending", _("Invitation pending")
+    ACCEPTED = "accepted", _("Accepted")
+
+
+class LinksInForce(models.Manager):
+    """The default manager of the access-granting links: accepted links only, so a query that
+    forgets the consent state still cannot hand out access. Invitations are read and written
+    through ``with_invitations``. (Joins through a reverse relation, e.g.
+    ``care_links__doctor=...``, are not filtered by a manager: use the clinic selectors.)"""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(consent=Consent.ACCEPTED)
+
+
+def _consent_field():
+    return models.CharField(_("consent"), max_length=10, choices=Consent.choices, default=Consent.ACCEPTED)
+
+
+def _invited_by_field():
+    return models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", verbose_name=_("invited by"))
+
+
 class UserPatientRelation(BaseModel):
-    """Which accounts may act for which patient (a parent for a child, a spouse, oneself)."""
+    """Which accounts may act for which patient (a parent for a child, a spouse, oneself).
+    A pending link is an invitation the invited account (``user``) accepts or declines."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="patient_relations")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="user_relations")
     relation = models.CharField(_("relation"), max_length=16, choices=Relation.choices)
+    consent = _consent_field()
+    invited_by = _invited_by_field()
+
+    objects = LinksInForce()
+    with_invitations = models.Manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "patient"], name="unique_user_patient_relation"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "consent"], name="user_patient_user_consent"),
+            models.Index(fields=["patient", "consent"], name="user_patient_patient_consent"),
         ]
 
     def __str__(self):
@@ -179,26 +216,47 @@ class HospitalDoctor(BaseModel):
 
 
 class HospitalPatient(BaseModel):
+    """A patient registered with a hospital. Pending: the hospital's invitation, which the patient
+    (or their manager) accepts; booking at the hospital is consent and registers at once."""
+
     hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="patient_links")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="hospital_links")
+    consent = _consent_field()
+    invited_by = _invited_by_field()
+
+    objects = LinksInForce()
+    with_invitations = models.Manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["hospital", "patient"], name="unique_hospital_patient")]
+        indexes = [
+            models.Index(fields=["hospital", "consent"], name="hospital_patient_h_consent"),
+            models.Index(fields=["patient", "consent"], name="hospital_patient_p_consent"),
+        ]
 
     def __str__(self):
         return f"{self.patient} @ {self.hospital}"
 
 
 class CareTeamMember(BaseModel):
-    """The doctor–patient mapping: a doctor in the patient's care team."""
+    """The doctor–patient mapping: a doctor in the patient's care team. Pending: proposed by a
+    hospital's staff or referred by a care-team colleague; the patient (or their manager) accepts."""
 
     doctor = models.ForeignKey(DoctorProfile, on_delete=models.CASCADE, related_name="care_links")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_links")
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
+    consent = _consent_field()
+
+    objects = LinksInForce()
+    with_invitations = models.Manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["doctor", "patient"], name="unique_doctor_patient")]
+        indexes = [
+            models.Index(fields=["doctor", "consent"], name="care_team_doctor_consent"),
+            models.Index(fields=["patient", "consent"], name="care_team_patient_consent"),
+        ]
 
     def __str__(self):
         return f"{self.doctor} → {self.patient}"

@@ -46,8 +46,10 @@ SCHEDULE_CHANGES = {
 
 def patient_side(appointment: Appointment) -> list[User]:
     """Everyone who acts for the patient: their own account and linked family."""
-    return list(User.objects.filter(patient_relations__patient_id=appointment.patient_id, is_active=True)
-                .order_by("pk"))
+    from clinic.models import UserPatientRelation  # accepted links only (its default manager)
+
+    accounts = UserPatientRelation.objects.filter(patient_id=appointment.patient_id).values("user_id")
+    return list(User.objects.filter(pk__in=accounts, is_active=True).order_by("pk"))
 
 
 def _doctor_user(appointment: Appointment) -> list[User]:
@@ -327,3 +329,49 @@ def reminder_deliver(reminder_id, now=None) -> bool:
         reminder.sent_at = now
         reminder.save(update_fields=["status", "sent_at", "attempts", "updated_at"])
     return True
+
+
+# --- access invitations ----------------------------------------------------------------------------
+
+def _invitation_kind() -> str:
+    # The notification kinds belong to telehealth; until it names one for access invitations they
+    # travel as requests (the text and link say what they are).
+    kind = "access.invitation"
+    return kind if kind in N.values else N.APPOINTMENT_REQUESTED
+
+
+def _invitation_texts(link, recipient: User) -> tuple[str, str]:
+    from clinic.models import CareTeamMember, HospitalPatient
+
+    patient = link.patient.name
+    if isinstance(link, HospitalPatient):
+        title = _("%(hospital)s invites %(patient)s to register") % {"hospital": link.hospital.name,
+                                                                     "patient": patient}
+        body = _("Once accepted, the hospital's staff see %(patient)s's appointments and details.") % {
+            "patient": patient}
+    elif isinstance(link, CareTeamMember):
+        title = _("Dr. %(doctor)s is proposed for %(patient)s's care team") % {
+            "doctor": link.doctor.user.name, "patient": patient}
+        body = _("Once accepted, the doctor sees %(patient)s's health record.") % {"patient": patient}
+    else:
+        inviter = link.invited_by.name if link.invited_by_id else _("Someone")
+        title = _("%(inviter)s invites you to act for %(patient)s") % {"inviter": inviter, "patient": patient}
+        body = _("Once accepted, you see and manage %(patient)s's care in Haven.") % {"patient": patient}
+    return title, body
+
+
+def access_invitation_notify(link, recipients) -> int:
+    """Tell the people who answer an invitation (in-app and by email) that it waits for them.
+    Idempotent per invitation and recipient."""
+    url = _url("patient_access")
+    sent = 0
+    for user in recipients:
+        if not user.is_active:
+            continue
+        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+            title, body = _invitation_texts(link, user)
+            email_text = f"{body}\n\n{_('Accept or decline it here:')} {settings.SITE_URL}{url}"
+        notification_send(recipient=user, kind=_invitation_kind(), title=title, body=body, url=url, email=True,
+                          email_text=email_text, source_key=f"invite:{link.pk}")
+        sent += 1
+    return sent

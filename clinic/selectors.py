@@ -8,6 +8,11 @@ Who may see a patient:
 - administrators (callers audit clinical reads).
 Everything else is 404: missing and not-yours look the same.
 
+Each of these links grants access only once the patient (or the person who manages them) has
+consented: the links' default managers return accepted links only, and joins go through the
+subqueries below (``patient_ids_managed_by``, ``care_team_patient_ids``, ...), never through a
+reverse relation such as ``care_links__doctor``, which a manager cannot filter.
+
 Pages, the API, websocket consumers, downloads, tasks and exports all read through here.
 """
 
@@ -21,6 +26,7 @@ from clinic.models import (
     AppointmentType,
     ApprovalStatus,
     CareTeamMember,
+    Consent,
     DoctorProfile,
     EmergencyAlert,
     Hospital,
@@ -60,7 +66,7 @@ def staff_hospital_of(user: User) -> Hospital | None:
 # --- patients --------------------------------------------------------------------------------------
 
 def patient_ids_managed_by(user: User) -> QuerySet:
-    """Patients the user acts for: themself and family members linked to them."""
+    """Patients the user acts for: themself and family members linked to them (accepted links)."""
     return UserPatientRelation.objects.filter(user=user).values("patient_id")
 
 
@@ -336,7 +342,8 @@ def patients_of_hospital(*, fetched_by: User, hospital: Hospital) -> QuerySet[Pa
     so the list's existence does not leak)."""
     if not can_manage_hospital(fetched_by, hospital):
         raise NotFound("Hospital not found.")
-    return Patient.objects.filter(hospital_links__hospital=hospital).order_by("name")
+    return Patient.objects.filter(pk__in=HospitalPatient.objects.filter(hospital=hospital).values("patient_id")
+                                  ).order_by("name")
 
 
 def patients_of_doctor(*, fetched_by: User, doctor: DoctorProfile) -> QuerySet[Patient]:
@@ -344,17 +351,17 @@ def patients_of_doctor(*, fetched_by: User, doctor: DoctorProfile) -> QuerySet[P
     own = doctor_profile_of(fetched_by)
     if not (fetched_by.is_authenticated and (fetched_by.is_admin or (own is not None and own.pk == doctor.pk))):
         raise NotFound("Doctor not found.")
-    return Patient.objects.filter(care_links__doctor=doctor).order_by("name")
+    return Patient.objects.filter(pk__in=care_team_patient_ids(doctor)).order_by("name")
 
 
 def care_team_of(patient: Patient) -> QuerySet[DoctorProfile]:
     """Approved doctors in a patient's care team (call after ``patient_get``)."""
-    return doctors_directory().filter(care_links__patient=patient)
+    return doctors_directory().filter(pk__in=CareTeamMember.objects.filter(patient=patient).values("doctor_id"))
 
 
 def hospitals_of_patient(patient: Patient) -> QuerySet[Hospital]:
     """Approved hospitals a patient is registered with (call after ``patient_get``)."""
-    return hospitals_directory().filter(patient_links__patient=patient)
+    return hospitals_directory().filter(pk__in=HospitalPatient.objects.filter(patient=patient).values("hospital_id"))
 
 
 def hospital_doctor_link_get(*, fetched_by: User, mapping_id) -> HospitalDoctor:
@@ -478,7 +485,7 @@ def care_team_patients(*, fetched_by: User, doctor: DoctorProfile, search: str =
     now = now or dj_timezone.now()
     upcoming = (Appointment.objects.filter(patient=OuterRef("pk"), doctor=doctor, status__in=ACTIVE_STATUSES,
                                            start__gte=now).order_by("start").values("start")[:1])
-    qs = (patients_visible_to(fetched_by).filter(care_links__doctor=doctor)
+    qs = (patients_visible_to(fetched_by).filter(pk__in=care_team_patient_ids(doctor))
           .annotate(next_start=Subquery(upcoming)).order_by("name"))
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(contact__icontains=search))
@@ -513,10 +520,17 @@ def hospital_appointments(*, fetched_by: User, hospital: Hospital, doctor_id=Non
         raise NotFound("Hospital not found.")
     qs = appointments_list(fetched_by=fetched_by, doctor_id=doctor_id, date_from=date_from, date_to=date_to,
                            status=status, type=type)
-    here = Q(hospital=hospital) | (
-        Q(patient_id__in=HospitalPatient.objects.filter(hospital=hospital).values("patient_id"))
+    return qs.filter(hospital_appointment_condition(hospital)).defer("reason", "notes", "extras", "cancellation_reason", "overbook_reason")
+
+
+def hospital_appointment_condition(hospital: Hospital) -> Q:
+    """The appointments that are the hospital's to manage: those at the hospital, and online ones
+    (no hospital) with one of its doctors for one of its registered patients. The hospital page
+    lists exactly these, and staff change exactly these (``services._side``)."""
+    return Q(hospital=hospital) | (
+        Q(hospital__isnull=True)
+        & Q(patient_id__in=HospitalPatient.objects.filter(hospital=hospital).values("patient_id"))
         & Q(doctor_id__in=HospitalDoctor.objects.filter(hospital=hospital).values("doctor_id")))
-    return qs.filter(here).defer("reason", "notes", "extras", "cancellation_reason", "overbook_reason")
 
 
 def hospital_doctor_links(*, fetched_by: User, hospital: Hospital) -> QuerySet[HospitalDoctor]:
@@ -534,10 +548,14 @@ def hospital_doctor_link_of(*, fetched_by: User, hospital: Hospital, link_id) ->
     return link
 
 
-def hospital_patient_links(*, fetched_by: User, hospital: Hospital, search: str = "") -> QuerySet[HospitalPatient]:
+def hospital_patient_links(*, fetched_by: User, hospital: Hospital, search: str = "",
+                           with_invitations: bool = False) -> QuerySet[HospitalPatient]:
+    """The hospital's registered patients (accepted); ``with_invitations`` adds the patients it has
+    invited who have not answered yet (for its list page, which marks them)."""
     if not can_manage_hospital(fetched_by, hospital):
         raise NotFound("Hospital not found.")
-    qs = HospitalPatient.objects.select_related("patient").filter(hospital=hospital).order_by("patient__name")
+    manager = HospitalPatient.with_invitations if with_invitations else HospitalPatient.objects
+    qs = manager.select_related("patient").filter(hospital=hospital).order_by("patient__name")
     if search:
         qs = qs.filter(Q(patient__name__icontains=search) | Q(patient__contact__icontains=search))
     return qs
@@ -576,3 +594,70 @@ def patient_self_record_by_login(*, fetched_by: User, login: str) -> Patient | N
     relation = (UserPatientRelation.objects.select_related("patient")
                 .filter(user=user, relation="self").first())
     return relation.patient if relation else getattr(user, "patient_record", None)
+
+
+# --- consent: who has access, and the invitations ----------------------------------------------------
+
+def patient_ids_access_managed_by(user: User) -> QuerySet:
+    """Patients whose access the user decides (sees, accepts, removes): their own record, and
+    dependants without an account of their own for whom the user is an accepted guardian. A family
+    member of a patient with an account acts for them but does not decide who else does."""
+    if not user.is_authenticated:
+        return UserPatientRelation.objects.none().values("patient_id")
+    return (UserPatientRelation.objects.filter(user=user)
+            .filter(Q(relation="self", patient__user=user) | Q(patient__user__isnull=True))
+            .values("patient_id"))
+
+
+def patients_access_managed_by(user: User) -> QuerySet[Patient]:
+    return Patient.objects.filter(pk__in=patient_ids_access_managed_by(user)).order_by("name")
+
+
+def manages_access_of(user: User, patient_id) -> bool:
+    return patient_ids_access_managed_by(user).filter(patient_id=patient_id).exists()
+
+
+def access_of_patients(*, fetched_by: User) -> list[dict]:
+    """For each patient whose access the viewer manages: the hospitals, care-team doctors and
+    accounts with access, and the invitations not answered yet. Four queries, whatever the numbers."""
+    patients = list(patients_access_managed_by(fetched_by))
+    ids = [p.pk for p in patients]
+    rows = {p.pk: {"patient": p, "hospitals": [], "doctors": [], "family": []} for p in patients}
+    if not ids:
+        return []
+    for link in (HospitalPatient.with_invitations.select_related("hospital", "invited_by")
+                 .filter(patient_id__in=ids).order_by("hospital__name")):
+        rows[link.patient_id]["hospitals"].append(link)
+    for member in (CareTeamMember.with_invitations.select_related("doctor__user", "added_by")
+                   .filter(patient_id__in=ids).order_by("doctor__user__name")):
+        rows[member.patient_id]["doctors"].append(member)
+    for link in (UserPatientRelation.with_invitations.select_related("user", "invited_by")
+                 .filter(patient_id__in=ids).exclude(user=fetched_by).order_by("user__name")):
+        rows[link.patient_id]["family"].append(link)
+    return [rows[p.pk] for p in patients]
+
+
+def family_invitations_for(user: User) -> QuerySet[UserPatientRelation]:
+    """Invitations to act for a patient that wait for this account's answer."""
+    if not user.is_authenticated:
+        return UserPatientRelation.with_invitations.none()
+    return (UserPatientRelation.with_invitations.select_related("patient", "invited_by")
+            .filter(user=user, consent=Consent.PENDING).order_by("created_at"))
+
+
+ACCESS_KINDS = {"hospital": HospitalPatient, "doctor": CareTeamMember, "family": UserPatientRelation}
+
+
+def access_link_get(*, fetched_by: User, kind: str, link_id):
+    """A link (accepted or pending) the viewer may answer or end: one for a patient whose access
+    they manage, or a family link naming their own account. 404 otherwise."""
+    model = ACCESS_KINDS.get(kind)
+    if model is None or not fetched_by.is_authenticated:
+        raise NotFound("Access not found.")
+    condition = Q(patient_id__in=patient_ids_access_managed_by(fetched_by))
+    if model is UserPatientRelation:
+        condition |= Q(user=fetched_by)
+    link = model.with_invitations.select_related("patient").filter(condition, pk=link_id).first()
+    if link is None:
+        raise NotFound("Access not found.")
+    return link

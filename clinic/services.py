@@ -28,6 +28,7 @@ from clinic.models import (
     AvailabilityException,
     CalendarFeed,
     CareTeamMember,
+    Consent,
     ConsultationMode,
     DoctorProfile,
     EmergencyAlert,
@@ -39,6 +40,7 @@ from clinic.models import (
     UserPatientRelation,
     WeeklyAvailability,
 )
+from clinic.signals import patient_access_ended
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 # Sent (on commit) when a doctor joins a patient's care team; the chat feature opens a chat there.
@@ -74,6 +76,40 @@ def _event(appointment, kind, actor=None, reason="", notify=True, **data) -> App
 
 
 # --- care relationships ------------------------------------------------------------------------------
+#
+# Every link that grants access to a patient's data is consented to by the patient (or the person
+# who manages their access, see ``selectors.patient_ids_access_managed_by``): the patient's own
+# action (booking, an emergency) puts it in force at once, administrators link directly, and
+# anything else is a pending invitation the other side accepts. Whoever ends a link, the accounts
+# that lost access hear it on commit (``clinic.signals.patient_access_ended``).
+
+ACCEPTED, PENDING = Consent.ACCEPTED, Consent.PENDING
+
+
+def _access_ended(patient_id, user_ids) -> None:
+    ids = sorted({uid for uid in user_ids if uid}, key=str)
+    if ids:
+        transaction.on_commit(lambda: patient_access_ended.send(sender=Patient, patient_id=patient_id, user_ids=ids))
+
+
+def _hospital_staff_ids(hospital_id) -> list:
+    return list(User.objects.filter(hospital_staff__hospital_id=hospital_id).values_list("pk", flat=True))
+
+
+def access_managers_of(patient: Patient) -> list[User]:
+    """Who answers invitations for a patient: their own account, or for a dependant without one,
+    the guardians linked to them."""
+    if patient.user_id:
+        return [patient.user]
+    links = UserPatientRelation.objects.filter(patient=patient).values("user_id")
+    return list(User.objects.filter(pk__in=links, is_active=True).order_by("pk"))
+
+
+def _invite_notify(link, recipients) -> None:
+    from clinic.notifications import access_invitation_notify
+
+    access_invitation_notify(link, recipients)
+
 
 def _require_hospital_manager(actor: User, hospital: Hospital):
     if not selectors.can_manage_hospital(actor, hospital):
@@ -98,42 +134,91 @@ def hospital_doctor_remove(*, actor: User, link: HospitalDoctor) -> None:
 
 @transaction.atomic
 def hospital_patient_add(*, actor: User | None, hospital: Hospital, patient: Patient) -> HospitalPatient:
+    """Register a patient with a hospital. ``actor`` None: the patient (or their family) booked
+    there, which is consent — in force at once. Administrators register directly. The hospital's
+    staff invite: the registration is pending until the patient (or their manager) accepts."""
     if actor is not None:
         _require_hospital_manager(actor, hospital)
-    link, created = HospitalPatient.objects.get_or_create(hospital=hospital, patient=patient)
-    if created:
+    accept = actor is None or actor.is_admin
+    link, created = HospitalPatient.with_invitations.get_or_create(
+        hospital=hospital, patient=patient, defaults={"consent": ACCEPTED if accept else PENDING, "invited_by": actor})
+    if created and accept:
         audit_record(action="mapping.hospital_patient.added", actor=actor, target=link)
+    elif created:
+        audit_record(action="mapping.hospital_patient.invited", actor=actor, target=link)
+        _invite_notify(link, access_managers_of(patient))
+    elif accept and link.consent == PENDING:
+        link.consent = ACCEPTED
+        link.save(update_fields=["consent", "updated_at"])
+        audit_record(action="mapping.hospital_patient.accepted", actor=actor, target=link, by="booking")
     return link
 
 
 @transaction.atomic
 def hospital_patient_remove(*, actor: User, link: HospitalPatient) -> None:
     _require_hospital_manager(actor, link.hospital)
-    audit_record(action="mapping.hospital_patient.removed", actor=actor, target=link)
+    audit_record(action="mapping.hospital_patient.removed", actor=actor, target=link, consent=link.consent)
+    was_in_force = link.consent == ACCEPTED
     link.delete()
+    if was_in_force:
+        _access_ended(link.patient_id, _hospital_staff_ids(link.hospital_id))
 
 
 def _may_manage_care_team(actor: User, patient: Patient, doctor: DoctorProfile) -> bool:
+    """Administrators; staff for a doctor *and* a patient of their own hospital; a doctor of the
+    patient's care team for a colleague (a referral) or for themself (leaving)."""
     if actor.is_admin:
         return True
     hospital = selectors.staff_hospital_of(actor)
-    if hospital is not None and HospitalPatient.objects.filter(hospital=hospital, patient=patient).exists():
-        return True
+    if hospital is not None:
+        return (HospitalPatient.objects.filter(hospital=hospital, patient=patient).exists()
+                and HospitalDoctor.objects.filter(hospital=hospital, doctor=doctor).exists())
     own = selectors.doctor_profile_of(actor)
-    return own is not None and own.pk == doctor.pk and selectors.is_in_care_team(own, patient)
+    return own is not None and selectors.is_in_care_team(own, patient)
+
+
+def _care_team_accepted(member: CareTeamMember) -> None:
+    transaction.on_commit(lambda: care_team_member_added.send(sender=CareTeamMember, member=member))
 
 
 @transaction.atomic
 def care_team_add(*, actor: User | None, doctor: DoctorProfile, patient: Patient) -> CareTeamMember:
-    """Add a doctor to a patient's care team. ``actor`` None: the system (first booking,
-    emergency acceptance). The one place later features hook into (``care_team_member_added``)."""
+    """Add a doctor to a patient's care team. ``actor`` None: the system, on the patient's own
+    action (booking with the doctor, an emergency they raised that the doctor accepted) — in force
+    at once; administrators add directly. Staff of a hospital (its doctors, its patients) and
+    care-team doctors (referring a colleague) propose: pending until the patient accepts.
+    The one place later features hook into (``care_team_member_added``, once in force)."""
     if actor is not None and not _may_manage_care_team(actor, patient, doctor):
         raise PermissionDenied(_("You cannot change this patient's care team."))
-    member, created = CareTeamMember.objects.get_or_create(doctor=doctor, patient=patient,
-                                                           defaults={"added_by": actor})
-    if created:
+    accept = actor is None or actor.is_admin
+    member, created = CareTeamMember.with_invitations.get_or_create(
+        doctor=doctor, patient=patient, defaults={"added_by": actor, "consent": ACCEPTED if accept else PENDING})
+    if created and accept:
         audit_record(action="mapping.doctor_patient.added", actor=actor, target=member)
-        transaction.on_commit(lambda: care_team_member_added.send(sender=CareTeamMember, member=member))
+        _care_team_accepted(member)
+    elif created:
+        audit_record(action="mapping.doctor_patient.invited", actor=actor, target=member)
+        _invite_notify(member, access_managers_of(patient))
+    elif accept and member.consent == PENDING:
+        member.consent = ACCEPTED
+        member.save(update_fields=["consent", "updated_at"])
+        audit_record(action="mapping.doctor_patient.accepted", actor=actor, target=member, by="patient action")
+        _care_team_accepted(member)
+    return member
+
+
+def _care_team_on_patient_action(*, by: User | None, doctor: DoctorProfile, patient: Patient) -> CareTeamMember:
+    """The doctor joins the care team because of something done for the patient: in force when the
+    patient's side (or an administrator, or the doctor already in the team) did it; a proposal
+    waiting for the patient when hospital staff did."""
+    if by is None or by.is_admin or selectors.can_act_for_patient(by, patient) or (
+            selectors.doctor_profile_of(by) == doctor):
+        return care_team_add(actor=None, doctor=doctor, patient=patient)
+    member, created = CareTeamMember.with_invitations.get_or_create(
+        doctor=doctor, patient=patient, defaults={"added_by": by, "consent": PENDING})
+    if created:
+        audit_record(action="mapping.doctor_patient.invited", actor=by, target=member)
+        _invite_notify(member, access_managers_of(patient))
     return member
 
 
@@ -141,8 +226,11 @@ def care_team_add(*, actor: User | None, doctor: DoctorProfile, patient: Patient
 def care_team_remove(*, actor: User, member: CareTeamMember) -> None:
     if not (actor.is_admin or _may_manage_care_team(actor, member.patient, member.doctor)):
         raise PermissionDenied(_("You cannot change this patient's care team."))
-    audit_record(action="mapping.doctor_patient.removed", actor=actor, target=member)
+    audit_record(action="mapping.doctor_patient.removed", actor=actor, target=member, consent=member.consent)
+    was_in_force = member.consent == ACCEPTED
     member.delete()
+    if was_in_force:
+        _access_ended(member.patient_id, [member.doctor.user_id])
 
 
 @transaction.atomic
@@ -157,33 +245,38 @@ def dependent_patient_create(*, actor: User, name: str, date_of_birth: dt.date, 
                       emergency_contact=emergency_contact)
     patient.full_clean()
     patient.save()
-    UserPatientRelation.objects.create(user=actor, patient=patient, relation=relation)
+    UserPatientRelation.objects.create(user=actor, patient=patient, relation=relation, consent=ACCEPTED)
     audit_record(action="patient.created", actor=actor, target=patient, relation=relation)
     return patient
 
 
 @transaction.atomic
 def user_patient_relation_add(*, actor: User, user: User, patient: Patient, relation: str) -> UserPatientRelation:
-    """Link another account to a patient. Admins, staff of the patient's hospital, or a user
-    already managing the patient (e.g. a parent adding the other parent) may do it."""
-    staff_hospital = selectors.staff_hospital_of(actor)
-    allowed = (actor.is_admin or selectors.can_act_for_patient(actor, patient)
-               or (staff_hospital is not None
-                   and HospitalPatient.objects.filter(hospital=staff_hospital, patient=patient).exists()))
+    """Link another account to a patient. Administrators link directly. The patient (or, for a
+    dependant without an account, a guardian) invites: the invited account accepts. Nobody else —
+    hospital staff never create family links."""
+    allowed = actor.is_admin or selectors.manages_access_of(actor, patient.pk)
     if not allowed:
         if selectors.patients_visible_to(actor, clinical=False).filter(pk=patient.pk).exists():
-            raise PermissionDenied(_("Only administrators, the patient's hospital or the patient's family link accounts."))
+            raise PermissionDenied(_("Only the patient (or the guardian of a dependant) invites family members."))
         raise NotFound(_("Patient not found."))
     if relation not in Relation.values:
         raise ValidationError({"relation": [_("Unknown relation.")]})
     if relation == Relation.SELF and patient.user_id != user.pk:
         raise ValidationError({"relation": [_("“Self” is only for the patient's own account.")]})
+    accept = actor.is_admin or user.pk == actor.pk and relation == Relation.SELF
     try:
         with transaction.atomic():
-            link = UserPatientRelation.objects.create(user=user, patient=patient, relation=relation)
+            link = UserPatientRelation.with_invitations.create(
+                user=user, patient=patient, relation=relation, consent=ACCEPTED if accept else PENDING,
+                invited_by=actor)
     except IntegrityError as exc:
         raise Conflict(_("This account is already linked to this patient.")) from exc
-    audit_record(action="mapping.user_patient.added", actor=actor, target=link, relation=relation)
+    if accept:
+        audit_record(action="mapping.user_patient.added", actor=actor, target=link, relation=relation)
+    else:
+        audit_record(action="mapping.user_patient.invited", actor=actor, target=link, relation=relation)
+        _invite_notify(link, [user])
     return link
 
 
@@ -201,12 +294,85 @@ def user_patient_relation_update(*, actor: User, link: UserPatientRelation, rela
 
 @transaction.atomic
 def user_patient_relation_remove(*, actor: User, link: UserPatientRelation) -> None:
-    if not (actor.is_admin or link.user_id == actor.pk):
+    """The linked account leaves, the patient (or the dependant's guardian) removes it, or an
+    administrator does; the patient's own link stays."""
+    if not (actor.is_admin or link.user_id == actor.pk or selectors.manages_access_of(actor, link.patient_id)):
         raise PermissionDenied(_("Only the linked account or an administrator removes this relation."))
     if link.relation == Relation.SELF and not actor.is_admin:
         raise PermissionDenied(_("Your own patient record cannot be unlinked."))
-    audit_record(action="mapping.user_patient.removed", actor=actor, target=link)
+    audit_record(action="mapping.user_patient.removed", actor=actor, target=link, consent=link.consent)
+    was_in_force = link.consent == ACCEPTED
     link.delete()
+    if was_in_force:
+        _access_ended(link.patient_id, [link.user_id])
+
+
+# --- consent: the patient's answers -------------------------------------------------------------------
+
+def _may_answer(actor: User, link) -> bool:
+    """Invitations to a family link wait for the invited account; hospital registrations and
+    care-team proposals for whoever manages the patient's access."""
+    if isinstance(link, UserPatientRelation):
+        return link.user_id == actor.pk
+    return selectors.manages_access_of(actor, link.patient_id)
+
+
+def _audit_kind(link) -> str:
+    return {HospitalPatient: "hospital_patient", CareTeamMember: "doctor_patient",
+            UserPatientRelation: "user_patient"}[type(link)]
+
+
+@transaction.atomic
+def access_accept(*, actor: User, link):
+    """Accept an invitation (a hospital registration, a care-team proposal, a family link)."""
+    if not _may_answer(actor, link):
+        raise PermissionDenied(_("This invitation waits for someone else's answer."))
+    link = type(link).with_invitations.select_for_update().get(pk=link.pk)
+    if link.consent == ACCEPTED:
+        return link
+    link.consent = ACCEPTED
+    link.save(update_fields=["consent", "updated_at"])
+    audit_record(action=f"mapping.{_audit_kind(link)}.accepted", actor=actor, target=link)
+    if isinstance(link, CareTeamMember):
+        _care_team_accepted(link)
+    return link
+
+
+@transaction.atomic
+def access_decline(*, actor: User, link) -> None:
+    """Decline an invitation: it is gone (the audit log keeps the story)."""
+    if not _may_answer(actor, link):
+        raise PermissionDenied(_("This invitation waits for someone else's answer."))
+    if link.consent != PENDING:
+        raise Conflict(_("This has already been accepted; remove it instead."))
+    audit_record(action=f"mapping.{_audit_kind(link)}.declined", actor=actor, target=link)
+    link.delete()
+
+
+@transaction.atomic
+def access_remove(*, actor: User, link) -> None:
+    """The patient (or their manager) ends a hospital's, a doctor's or an account's access, or
+    withdraws an invitation; a family member may also leave. Effective at once, on every surface."""
+    manager = selectors.manages_access_of(actor, link.patient_id)
+    if isinstance(link, UserPatientRelation):
+        if not (manager or link.user_id == actor.pk):
+            raise PermissionDenied(_("Only the patient or their guardian removes this access."))
+        if link.relation == Relation.SELF:
+            raise PermissionDenied(_("Your own patient record cannot be unlinked."))
+        audit_record(action="mapping.user_patient.removed", actor=actor, target=link, consent=link.consent)
+        ended = [link.user_id]
+    elif not manager:
+        raise PermissionDenied(_("Only the patient or their guardian removes this access."))
+    elif isinstance(link, HospitalPatient):
+        audit_record(action="mapping.hospital_patient.removed", actor=actor, target=link, consent=link.consent)
+        ended = _hospital_staff_ids(link.hospital_id)
+    else:
+        audit_record(action="mapping.doctor_patient.removed", actor=actor, target=link, consent=link.consent)
+        ended = [link.doctor.user_id]
+    was_in_force = link.consent == ACCEPTED
+    link.delete()
+    if was_in_force:
+        _access_ended(link.patient_id, ended)
 
 
 # --- availability --------------------------------------------------------------------------------------
@@ -270,6 +436,22 @@ def _may_book_for(actor: User, patient: Patient) -> bool:
         return True
     hospital = selectors.staff_hospital_of(actor)
     return hospital is not None and HospitalPatient.objects.filter(hospital=hospital, patient=patient).exists()
+
+
+def _require_staff_hospital(actor: User, patient: Patient, *, doctor: DoctorProfile | None,
+                            hospital: Hospital | None, patient_side: bool | None = None) -> None:
+    """Hospital staff book only within their hospital: with its doctors, at it (or online)."""
+    if patient_side is None:
+        patient_side = actor.is_admin or selectors.can_act_for_patient(actor, patient)
+    if patient_side:
+        return
+    own = selectors.staff_hospital_of(actor)
+    if own is None:
+        return
+    if hospital is not None and hospital.pk != own.pk:
+        raise PermissionDenied(_("Hospital staff book only at their own hospital."))
+    if doctor is not None and not HospitalDoctor.objects.filter(hospital=own, doctor=doctor).exists():
+        raise PermissionDenied(_("Hospital staff book only with their own hospital's doctors."))
 
 
 def _lock_doctor(doctor: DoctorProfile) -> DoctorProfile:
@@ -336,7 +518,8 @@ def appointment_book(*, booked_by: User, patient: Patient, doctor: DoctorProfile
                      hospital: Hospital | None = None, reason: str = "", overbook_reason: str = "") -> Appointment:
     """Book a free slot. Patients and family book slots the doctor offers; the doctor may
     deliberately overbook (with a reason). Concurrent bookings of one slot: exactly one wins."""
-    if not _may_book_for(booked_by, patient):
+    patient_side = booked_by.is_admin or selectors.can_act_for_patient(booked_by, patient)
+    if not (patient_side or _may_book_for(booked_by, patient)):
         if not (selectors.doctor_profile_of(booked_by) == doctor and selectors.is_in_care_team(doctor, patient)):
             raise NotFound(_("Patient not found."))
     if type not in (AppointmentType.REMOTE, AppointmentType.REGULAR):
@@ -350,6 +533,7 @@ def appointment_book(*, booked_by: User, patient: Patient, doctor: DoctorProfile
     if start <= timezone.now():
         raise ValidationError({"start": [_("That time is in the past.")]})
     by_doctor = selectors.doctor_profile_of(booked_by) == doctor
+    _require_staff_hospital(booked_by, patient, doctor=doctor, hospital=hospital, patient_side=patient_side)
     overbook = bool(overbook_reason.strip())
     if overbook and not by_doctor:
         raise PermissionDenied(_("Only the doctor can overbook."))
@@ -379,8 +563,12 @@ def appointment_book(*, booked_by: User, patient: Patient, doctor: DoctorProfile
         _event(appointment, Kind.OVERBOOKED, booked_by, reason=appointment.overbook_reason, notify=False)
     if by_doctor:
         _event(appointment, Kind.CONFIRMED, booked_by, notify=False)
-    care_team_add(actor=None, doctor=doctor, patient=patient)
-    if hospital is not None:
+    if patient_side or by_doctor:
+        care_team_add(actor=None, doctor=doctor, patient=patient)
+    else:
+        _care_team_on_patient_action(by=booked_by, doctor=doctor, patient=patient)
+    if hospital is not None and patient_side:
+        # Booking at a hospital is the patient's consent to be registered there.
         hospital_patient_add(actor=None, hospital=hospital, patient=patient)
     audit_record(action="appointment.booked", actor=booked_by, target=appointment)
     return appointment
@@ -396,8 +584,10 @@ def _side(actor: User, appointment: Appointment) -> str | None:
     if doctor is not None and appointment.doctor_id == doctor.pk:
         return "doctor"
     hospital = selectors.staff_hospital_of(actor)
-    if hospital is not None and (appointment.hospital_id == hospital.pk or HospitalPatient.objects.filter(
-            hospital=hospital, patient_id=appointment.patient_id).exists()):
+    # Staff change only their hospital's appointments — the ones its appointments page lists.
+    if hospital is not None and (appointment.hospital_id == hospital.pk or (
+            appointment.hospital_id is None and Appointment.objects.filter(
+                selectors.hospital_appointment_condition(hospital), pk=appointment.pk).exists())):
         return "staff"
     if selectors.can_act_for_patient(actor, appointment.patient):
         return "patient"
@@ -567,6 +757,7 @@ def emergency_request(*, requested_by: User, patient: Patient, reason: str, hosp
     escalates if nobody accepts within EMERGENCY_ESCALATION_MINUTES."""
     if not _may_book_for(requested_by, patient):
         raise NotFound(_("Patient not found."))
+    _require_staff_hospital(requested_by, patient, doctor=None, hospital=hospital)
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Describe briefly what is happening.")]})
     if Appointment.objects.filter(patient=patient, type=AppointmentType.EMERGENCY, doctor__isnull=True,
@@ -581,7 +772,8 @@ def emergency_request(*, requested_by: User, patient: Patient, reason: str, hosp
     if hospital is not None:
         hospitals.add(hospital.pk)
     doctors = _on_duty_doctors(selectors.doctors_directory().filter(
-        Q(care_links__patient=patient) | Q(hospital_links__hospital_id__in=hospitals)).distinct())
+        Q(pk__in=CareTeamMember.objects.filter(patient=patient).values("doctor_id"))
+        | Q(hospital_links__hospital_id__in=hospitals)).distinct())
     _alert(appointment, [d.user for d in doctors], EmergencyAlert.Stage.INITIAL)
     _event(appointment, Kind.REQUESTED, requested_by, reason=appointment.reason, emergency=True,
            alerted=len(doctors))
@@ -612,7 +804,8 @@ def emergency_accept(*, actor: User, appointment: Appointment) -> Appointment:
             raise Conflict(_("This emergency was already accepted by %(name)s.") % {"name": who})
         appointment.refresh_from_db()
         _event(appointment, Kind.ACCEPTED, actor)
-        care_team_add(actor=None, doctor=doctor, patient=appointment.patient)
+        # The patient's own emergency is their consent; one raised by hospital staff is a proposal.
+        _care_team_on_patient_action(by=appointment.booked_by, doctor=doctor, patient=appointment.patient)
         audit_record(action="appointment.emergency_accepted", actor=actor, target=appointment)
     return appointment
 

@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("clinic.views.doctor")),
     path("", include("clinic.views.hospital")),
     path("", include("clinic.views.calendar")),
+    path("", include("clinic.views.access")),
 ]

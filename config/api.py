@@ -73,6 +73,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/users", users_router)
 
 from clinic.api import (  # noqa: E402
+    access_router,
     appointments_router,
     doctors_router,
     hospitals_router,
@@ -85,6 +86,7 @@ api.add_router("/doctors", doctors_router)
 api.add_router("/patients", patients_router)
 api.add_router("/mappings", mappings_router)
 api.add_router("/appointments", appointments_router)
+api.add_router("/access", access_router)
 
 from wellness.api_emotion import emotion_router  # noqa: E402
 

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from analytics.services import audit_record
 from clinic import scheduling
 from clinic.models import DoctorProfile, Patient
-from clinic.selectors import doctor_profile_of, patients_visible_to
+from clinic.selectors import care_team_patient_ids, doctor_profile_of, patients_visible_to
 from core.errors import Conflict, NotFound, PermissionDenied
 from wellness.charts import least_squares_slope, local_today
 from wellness.models import EmotionSnapshot, FollowUpTask, RiskFlag, RiskFlagEvent, WellnessEntry
@@ -221,7 +221,7 @@ def triage_patients(user) -> QuerySet[Patient]:
     doctor = doctor_profile_of(user)
     if doctor is None:
         return Patient.objects.none()
-    return patients_visible_to(user, clinical=True).filter(care_links__doctor=doctor)
+    return patients_visible_to(user, clinical=True).filter(pk__in=care_team_patient_ids(doctor))
 
 
 def triage_patient_get(*, fetched_by, patient_id) -> Patient:
@@ -257,13 +257,13 @@ def follow_up_task_get(*, fetched_by, task_id) -> FollowUpTask:
 
 def live_flags(*, doctor: DoctorProfile) -> QuerySet[RiskFlag]:
     """Open and suggested flags of the doctor's care-team patients: open first, newest first."""
-    return (RiskFlag.objects.filter(status__in=LIVE, patient__care_links__doctor=doctor)
+    return (RiskFlag.objects.filter(status__in=LIVE, patient_id__in=care_team_patient_ids(doctor))
             .select_related("patient", "doctor__user").order_by("status", "-created_at"))
 
 
 def high_risk_patient_ids(*, doctor: DoctorProfile) -> set:
     """Care-team patients with an open flag (the "High risk" badge)."""
-    return set(RiskFlag.objects.filter(status=Status.OPEN, patient__care_links__doctor=doctor)
+    return set(RiskFlag.objects.filter(status=Status.OPEN, patient_id__in=care_team_patient_ids(doctor))
                .values_list("patient_id", flat=True))
 
 
@@ -316,7 +316,7 @@ def ranking_rows(*, doctor: DoctorProfile, month: dt.date) -> list[Patient]:
     this_month = Q(wellness_entries__date__gte=start, wellness_entries__date__lt=end)
     last_month = Q(wellness_entries__date__gte=prev, wellness_entries__date__lt=start)
     rows = list(
-        Patient.objects.filter(care_links__doctor=doctor)
+        Patient.objects.filter(pk__in=care_team_patient_ids(doctor))
         .annotate(avg_stress=Avg("wellness_entries__stress", filter=this_month),
                   prev_avg_stress=Avg("wellness_entries__stress", filter=last_month),
                   entries=Count("wellness_entries", filter=this_month),

@@ -329,8 +329,8 @@ def patient_detail_page(request, patient, *, raise_form=None, status=200):
     page = Paginator(history, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "clinic/doctor/patient_detail.html", {
         "patient": patient, "page": page,
-        "hospitals": selectors.hospitals_directory().filter(patient_links__patient=patient),
-        "care_team": selectors.doctors_directory().filter(care_links__patient=patient),
+        "hospitals": selectors.hospitals_of_patient(patient),
+        "care_team": selectors.care_team_of(patient),
         "tz_name": request.user.timezone,
         **patient_wellness_context(request, patient, raise_form=raise_form),
     }, status=status)

@@ -138,7 +138,8 @@ class Command(BaseCommand):
             timezone_name="America/New_York")
         for name, dob, gender, relation in [("Ben Johnson", dt.date(1986, 9, 3), Gender.MALE, Relation.SPOUSE),
                                             ("Mia Johnson", dt.date(2016, 1, 20), Gender.FEMALE, Relation.CHILD)]:
-            patient = Patient.objects.filter(name=name, user_relations__user=alice).first()
+            patient = Patient.objects.filter(
+                name=name, pk__in=UserPatientRelation.objects.filter(user=alice).values("patient_id")).first()
             if patient is None:
                 patient = Patient.objects.create(name=name, date_of_birth=dob, gender=gender,
                                                  emergency_contact="Alice Johnson " + _phone(1))
