@@ -160,6 +160,11 @@ class MappingAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # a mapping is added or removed, not edited
 
+    def get_queryset(self, request):
+        # Administrators see invitations too (the consent column says which is which).
+        manager = getattr(self.model, "with_invitations", self.model._default_manager)
+        return manager.get_queryset()
+
     def add_through_service(self, request, obj):
         raise NotImplementedError
 
@@ -224,11 +229,12 @@ class HospitalDoctorAdmin(MappingAdmin):
 
 @admin.register(HospitalPatient)
 class HospitalPatientAdmin(MappingAdmin):
-    list_display = ["patient", "hospital", "created_at"]
-    list_filter = [("hospital", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["patient", "hospital", "consent", "created_at"]
+    list_filter = ["consent", ("hospital", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["patient__name", "hospital__name"]
     list_select_related = ["patient", "hospital"]
     autocomplete_fields = ["hospital", "patient"]
+    fields = ["hospital", "patient"]
 
     def add_through_service(self, request, obj):
         return clinic_services.hospital_patient_add(actor=request.user, hospital=obj.hospital, patient=obj.patient)
@@ -239,8 +245,8 @@ class HospitalPatientAdmin(MappingAdmin):
 
 @admin.register(CareTeamMember)
 class CareTeamMemberAdmin(MappingAdmin):
-    list_display = ["patient", "doctor", "added_by", "created_at"]
-    list_filter = [("doctor", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["patient", "doctor", "added_by", "consent", "created_at"]
+    list_filter = ["consent", ("doctor", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["patient__name", "doctor__user__name"]
     list_select_related = ["patient", "doctor__user", "added_by"]
     autocomplete_fields = ["doctor", "patient"]
@@ -255,11 +261,12 @@ class CareTeamMemberAdmin(MappingAdmin):
 
 @admin.register(UserPatientRelation)
 class UserPatientRelationAdmin(MappingAdmin):
-    list_display = ["user", "patient", "relation", "created_at"]
-    list_filter = ["relation"]
+    list_display = ["user", "patient", "relation", "consent", "created_at"]
+    list_filter = ["consent", "relation"]
     search_fields = ["user__name", "user__email", "user__phone", "patient__name"]
     list_select_related = ["user", "patient"]
     autocomplete_fields = ["user", "patient"]
+    fields = ["user", "patient", "relation"]
 
     def has_change_permission(self, request, obj=None):
         return admin.ModelAdmin.has_change_permission(self, request, obj)  # the relation may change

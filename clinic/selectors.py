@@ -562,8 +562,8 @@ def hospital_patient_links(*, fetched_by: User, hospital: Hospital, search: str 
 
 
 def hospital_patient_link_of(*, fetched_by: User, hospital: Hospital, link_id) -> HospitalPatient:
-    link = hospital_patient_links(fetched_by=fetched_by, hospital=hospital).select_related("hospital") \
-        .filter(pk=link_id).first()
+    link = hospital_patient_links(fetched_by=fetched_by, hospital=hospital, with_invitations=True) \
+        .select_related("hospital").filter(pk=link_id).first()
     if link is None:
         raise NotFound("Mapping not found.")
     return link

@@ -79,7 +79,9 @@ ROUTES = {
     "add to care team": (
         lambda w: ("post", "/mappings/doctor-patient", {"doctor_id": str(w.dave.doctor_profile.pk),
                                                         "patient_id": str(w.patient.pk)}),
-        statuses(alice=403, grace=403, bob=404, carol=403, dave=404, hana=201, other_staff=404, ada=201)),
+        # Issue 9: Dave does not work at Riverside, so Hana cannot propose him; Carol (care team)
+        # may refer him — a pending invitation Alice accepts (see test_consent.py).
+        statuses(alice=403, grace=403, bob=404, carol=201, dave=404, hana=403, other_staff=404, ada=201)),
     "remove from care team": (
         lambda w: ("delete", f"/mappings/doctor-patient/{w.care_member.pk}", None),
         statuses(alice=403, grace=403, bob=404, carol=204, dave=404, hana=204, other_staff=404, ada=204)),
@@ -94,13 +96,16 @@ ROUTES = {
     "link account to patient": (
         lambda w: ("post", "/mappings/user-patient", {"user_id": str(w.bob.pk), "patient_id": str(w.patient.pk),
                                                       "relation": "spouse"}),
-        statuses(alice=201, grace=201, bob=404, carol=403, dave=404, hana=201, other_staff=404, ada=201)),
+        # Issue 9: only the patient (an invitation Bob accepts) and admins; never staff; Grace acts
+        # for Alice but does not decide who else does.
+        statuses(alice=201, grace=403, bob=404, carol=403, dave=404, hana=403, other_staff=404, ada=201)),
     "change family relation": (
         lambda w: ("put", f"/mappings/user-patient/{w.grace_link.pk}", {"relation": "other"}),
         statuses(alice=403, grace=200, bob=404, carol=403, dave=404, hana=403, other_staff=404, ada=200)),
     "remove family link": (
         lambda w: ("delete", f"/mappings/user-patient/{w.grace_link.pk}", None),
-        statuses(alice=403, grace=204, bob=404, carol=403, dave=404, hana=403, other_staff=404, ada=204)),
+        # Issue 9: the patient can remove anyone's access to her record.
+        statuses(alice=204, grace=204, bob=404, carol=403, dave=404, hana=403, other_staff=404, ada=204)),
     "hospital patients": (
         lambda w: ("get", f"/hospitals/{w.riverside.pk}/patients", None),
         statuses(alice=404, grace=404, bob=404, carol=404, dave=404, hana=200, other_staff=404, ada=200)),

@@ -8,6 +8,7 @@ from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from analytics.models import AuditEvent
+from clinic import services
 from clinic.models import Appointment, AppointmentStatus, AppointmentType, HospitalDoctor, HospitalPatient
 from clinic.views.hospital import hospital_dashboard_context
 from conftest import login_verified
@@ -210,9 +211,14 @@ def test_patient_register_by_email_or_phone_search_and_remove(client, hana, hosp
     assert response.status_code == 302
     response = client.post("/hospital/patients/add/", {"login": bob.phone})
     assert response.status_code == 302
-    assert set(HospitalPatient.objects.filter(hospital=hospital_h).values_list("patient_id", flat=True)) == {
-        alice.patient_record.pk, bob.patient_record.pk}
-    assert AuditEvent.objects.filter(action="mapping.hospital_patient.added", actor=hana).count() == 2
+    # Issue 9: registering by login is an invitation each patient accepts.
+    invited = HospitalPatient.with_invitations.filter(hospital=hospital_h)
+    assert set(invited.values_list("patient_id", flat=True)) == {alice.patient_record.pk, bob.patient_record.pk}
+    assert set(invited.values_list("consent", flat=True)) == {"pending"}
+    assert AuditEvent.objects.filter(action="mapping.hospital_patient.invited", actor=hana).count() == 2
+    assert "Invitation pending" in client.get("/hospital/patients/").content.decode()
+    for patient in (alice, bob):
+        services.access_accept(actor=patient, link=invited.get(patient=patient.patient_record))
 
     response = client.post("/hospital/patients/add/", {"login": "alice@example.com"})
     assert "already registered" in texts(response)[-1]

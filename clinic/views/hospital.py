@@ -155,7 +155,8 @@ def hospital_doctor_remove(request, link_id):
 def _patients_page(request, hospital, register_form=None, status=200):
     search_form = SearchForm(request.GET or None)
     query = search_form.cleaned_data["q"].strip() if search_form.is_valid() else ""
-    links = selectors.hospital_patient_links(fetched_by=request.user, hospital=hospital, search=query)
+    links = selectors.hospital_patient_links(fetched_by=request.user, hospital=hospital, search=query,
+                                             with_invitations=True)
     page = Paginator(links, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "clinic/hospital/patients.html", {
         "hospital": hospital, "page": page, "search_form": search_form, "query": query,
@@ -185,12 +186,16 @@ def hospital_patient_add(request):
             return redirect("hospital_patients")
         else:
             try:
-                services.hospital_patient_add(actor=request.user, hospital=hospital, patient=patient)
+                link = services.hospital_patient_add(actor=request.user, hospital=hospital, patient=patient)
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, _("%(name)s is now registered with %(hospital)s.") % {
-                    "name": patient.name, "hospital": hospital.name})
+                # Staff invite; the patient decides (booking here would have been consent enough).
+                messages.success(request, _("%(name)s is invited to register with %(hospital)s. They appear here "
+                                            "once they accept.") % {"name": patient.name, "hospital": hospital.name}
+                                 if link.consent == "pending" else
+                                 _("%(name)s is now registered with %(hospital)s.") % {
+                                     "name": patient.name, "hospital": hospital.name})
                 return redirect("hospital_patients")
     return _patients_page(request, hospital, register_form=form, status=400)
 
