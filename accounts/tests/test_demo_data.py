@@ -34,5 +34,15 @@ def test_demo_data_is_complete_and_idempotent(settings):
     assert chats_list(fetched_by=carol).first().patient.name == "Bob Baker"
     assert Chat.objects.get(patient__name="Bob Baker", doctor__user=carol).is_urgent
 
+    # Consent (issue 9): Alice's family links are in force; Bob has one invitation to answer.
+    from clinic.models import HospitalPatient, UserPatientRelation
+    alice = User.objects.get(email="alice@haven.test")
+    assert set(UserPatientRelation.with_invitations.filter(user=alice).values_list("consent", flat=True)) == {
+        "accepted"}
+    assert UserPatientRelation.objects.filter(user=alice, patient__name__in=["Ben Johnson", "Mia Johnson"]).count() == 2
+    (pending,) = HospitalPatient.with_invitations.filter(consent="pending")
+    assert pending.patient.user.email == "bob@haven.test"
+    assert pending.hospital.name == "Riverside General Hospital"
+
     call_command("demo_data", stdout=io.StringIO())
     assert _counts() == first

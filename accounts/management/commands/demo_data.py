@@ -180,9 +180,16 @@ class Command(BaseCommand):
         doctors["carol@haven.test"].save(update_fields=["languages"])
         patients = list(Patient.objects.filter(user__email__endswith="@haven.test").order_by("name"))
         family = list(Patient.objects.filter(name__in=["Ben Johnson", "Mia Johnson"]))
+        bob = Patient.objects.get(user__email="bob@haven.test")
         for i, patient in enumerate(patients + family):
-            clinic_services.hospital_patient_add(actor=admin, hospital=riverside if i % 3 else lakeside,
-                                                 patient=patient)
+            hospital = riverside if i % 3 else lakeside
+            if patient == bob:
+                hospital = lakeside  # Riverside invites Bob below
+            clinic_services.hospital_patient_add(actor=admin, hospital=hospital, patient=patient)
+        # One invitation to try the consent flow: Riverside's staff invite Bob, who accepts or declines
+        # it on "Who has access" (Alice's links to Ben and Mia are hers, in force).
+        clinic_services.hospital_patient_add(actor=User.objects.get(email="hana@riverside.test"),
+                                             hospital=riverside, patient=bob)
         if Appointment.objects.exists():
             return
         alice = User.objects.get(email="alice@haven.test")
