@@ -136,3 +136,22 @@ class AppointmentFilterForm(forms.Form):
                              choices=[("upcoming", _("Upcoming")), ("past", _("Past"))])
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Any status")), *AppointmentStatus.choices])
+
+
+class FamilyInviteForm(AccessibleErrorsMixin, forms.Form):
+    """A manager invites another account to act for one of the patients whose access they manage."""
+
+    patient = forms.ChoiceField(label=_("For"))
+    login = forms.CharField(label=_("Their account email or phone"), max_length=254,
+                            help_text=_("The email or phone number they sign in to Haven with."),
+                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    relation = forms.ChoiceField(label=_("They are the patient's"),
+                                 choices=[c for c in Relation.choices if c[0] != Relation.SELF])
+
+    def __init__(self, *args, patients, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patients = {str(p.pk): p for p in patients}
+        self.fields["patient"].choices = [(pk, p.name) for pk, p in self.patients.items()]
+
+    def clean_patient(self):
+        return self.patients[self.cleaned_data["patient"]]

@@ -661,3 +661,16 @@ def access_link_get(*, fetched_by: User, kind: str, link_id):
     if link is None:
         raise NotFound("Access not found.")
     return link
+
+
+def account_for_family_invite(*, fetched_by: User, login: str) -> User | None:
+    """The patient account signing in with this email or phone (exact match), for a manager
+    inviting it; None otherwise. Callers answer the same either way (no account probing)."""
+    login = (login or "").strip()
+    if not login or not patient_ids_access_managed_by(fetched_by).exists():
+        return None
+    user = (User.objects.filter(email__iexact=login).first() if "@" in login
+            else User.objects.filter(phone=login.replace(" ", "")).first())
+    if user is None or not user.is_active or user.role != Role.PATIENT or user.pk == fetched_by.pk:
+        return None
+    return user

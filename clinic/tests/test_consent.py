@@ -325,3 +325,33 @@ class TestAccessPage:
         assert [h["hospital"]["name"] for h in row["hospitals"]] == [riverside.name]
         assert [f["user"]["name"] for f in row["family"]] == [grace.name]
         assert all(h["consent"] == "accepted" for h in row["hospitals"])
+
+
+class TestInviteOnThePage:
+    def test_the_patient_invites_by_login_and_the_answer_never_tells(self, client, alice, bob):
+        login_verified(client, alice)
+        data = {"patient": str(alice.patient_record.pk), "login": "BOB@example.com", "relation": "spouse"}
+        known = client.post("/access/invite/", data, follow=True)
+        unknown = client.post("/access/invite/", {**data, "login": "nobody@example.com"}, follow=True)
+        texts = [[str(m) for m in r.context["messages"]] for r in (known, unknown)]
+        assert texts[0] == texts[1]
+        link = UserPatientRelation.with_invitations.get(user=bob, patient=alice.patient_record)
+        assert link.consent == Consent.PENDING and link.invited_by == alice
+        assert bob.notifications.filter(source_key=f"invite:{link.pk}").exists()
+        # Inviting again is the same answer, not an error.
+        assert client.post("/access/invite/", data).status_code == 302
+
+    def test_family_who_manage_nobody_cannot_invite(self, client, grace, alice, bob):
+        grace_own = grace.patient_record
+        login_verified(client, grace)
+        response = client.post("/access/invite/", {"patient": str(alice.patient_record.pk), "login": bob.email,
+                                                   "relation": "other"})
+        assert response.status_code == 400  # Alice is not a choice for Grace (she manages only herself)
+        assert not UserPatientRelation.with_invitations.filter(user=bob).exclude(patient=bob.patient_record).exists()
+        assert grace_own is not None
+
+    def test_staff_have_nobody_to_invite_for(self, client, hana, care, alice, bob):
+        login_verified(client, hana)
+        response = client.post("/access/invite/", {"patient": str(alice.patient_record.pk), "login": bob.email,
+                                                   "relation": "other"})
+        assert response.status_code == 404

@@ -11,16 +11,50 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import selectors, services
-from core.errors import DomainError, NotFound
+from clinic.forms import FamilyInviteForm
+from core.errors import Conflict, DomainError, NotFound
+
+
+def _page(request, form=None, status=200):
+    rows = selectors.access_of_patients(fetched_by=request.user)
+    patients = [row["patient"] for row in rows]
+    return render(request, "clinic/patient/access.html", {
+        "rows": rows,
+        "invitations": list(selectors.family_invitations_for(request.user)),
+        "invite_form": form or (FamilyInviteForm(patients=patients) if patients else None),
+    }, status=status)
 
 
 @login_required
 @require_GET
 def patient_access(request):
-    return render(request, "clinic/patient/access.html", {
-        "rows": selectors.access_of_patients(fetched_by=request.user),
-        "invitations": list(selectors.family_invitations_for(request.user)),
-    })
+    return _page(request)
+
+
+@login_required
+@require_POST
+def patient_access_invite(request):
+    patients = list(selectors.patients_access_managed_by(request.user))
+    if not patients:
+        raise Http404
+    form = FamilyInviteForm(request.POST, patients=patients)
+    if not form.is_valid():
+        return _page(request, form=form, status=400)
+    patient = form.cleaned_data["patient"]
+    user = selectors.account_for_family_invite(fetched_by=request.user, login=form.cleaned_data["login"])
+    if user is not None:
+        try:
+            services.user_patient_relation_add(actor=request.user, user=user, patient=patient,
+                                               relation=form.cleaned_data["relation"])
+        except Conflict:
+            pass  # already linked or invited: the same answer, the page lists them
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return _page(request, form=form, status=400)
+    # The same answer whether or not such an account exists, so the form cannot probe accounts.
+    messages.success(request, _("If a Haven patient account signs in with that email or phone, it is invited to "
+                                "act for %(name)s. Access starts once they accept.") % {"name": patient.name})
+    return redirect("patient_access")
 
 
 def _answer(request, kind, link_id, action, done_message):
@@ -57,6 +91,7 @@ def patient_access_remove(request, kind, link_id):
 
 urlpatterns = [
     path("access/", patient_access, name="patient_access"),
+    path("access/invite/", patient_access_invite, name="patient_access_invite"),
     path("access/<str:kind>/<uuid:link_id>/accept/", patient_access_accept, name="patient_access_accept"),
     path("access/<str:kind>/<uuid:link_id>/decline/", patient_access_decline, name="patient_access_decline"),
     path("access/<str:kind>/<uuid:link_id>/remove/", patient_access_remove, name="patient_access_remove"),
