@@ -224,7 +224,11 @@ def _care_team_on_patient_action(*, by: User | None, doctor: DoctorProfile, pati
 
 @transaction.atomic
 def care_team_remove(*, actor: User, member: CareTeamMember) -> None:
-    if not (actor.is_admin or _may_manage_care_team(actor, member.patient, member.doctor)):
+    """Administrators, staff of the hospital of both doctor and patient, or the doctor leaving
+    (a doctor refers colleagues but does not remove them). The patient: ``access_remove``."""
+    own = selectors.doctor_profile_of(actor)
+    leaving = own is not None and own.pk == member.doctor_id
+    if not (leaving or (own is None and _may_manage_care_team(actor, member.patient, member.doctor))):
         raise PermissionDenied(_("You cannot change this patient's care team."))
     audit_record(action="mapping.doctor_patient.removed", actor=actor, target=member, consent=member.consent)
     was_in_force = member.consent == ACCEPTED

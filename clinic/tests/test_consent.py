@@ -355,3 +355,10 @@ class TestInviteOnThePage:
         response = client.post("/access/invite/", {"patient": str(alice.patient_record.pk), "login": bob.email,
                                                    "relation": "other"})
         assert response.status_code == 404
+
+
+def test_a_care_team_doctor_cannot_remove_a_colleague(carol, dave, care, alice):
+    member = CareTeamMember.objects.create(doctor=dave.doctor_profile, patient=alice.patient_record)
+    with pytest.raises(services.PermissionDenied):
+        services.care_team_remove(actor=carol, member=member)
+    services.care_team_remove(actor=dave, member=member)  # leaving is fine
