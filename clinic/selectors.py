@@ -374,8 +374,14 @@ def hospital_doctor_link_get(*, fetched_by: User, mapping_id) -> HospitalDoctor:
 
 
 def hospital_patient_link_get(*, fetched_by: User, mapping_id) -> HospitalPatient:
-    link = (HospitalPatient.objects.select_related("hospital", "patient")
-            .filter(pk=mapping_id, patient__in=patients_visible_to(fetched_by, clinical=False)).first())
+    """A registration of a patient the viewer sees, or one of the viewer's hospital's own
+    invitations (so its staff can withdraw them)."""
+    condition = Q(patient__in=patients_visible_to(fetched_by, clinical=False))
+    own = staff_hospital_of(fetched_by)
+    if own is not None:
+        condition |= Q(hospital=own)
+    link = (HospitalPatient.with_invitations.select_related("hospital", "patient")
+            .filter(condition, pk=mapping_id).first())
     if link is None:
         raise NotFound("Mapping not found.")
     return link

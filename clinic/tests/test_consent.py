@@ -364,3 +364,10 @@ def test_a_care_team_doctor_cannot_remove_a_colleague(carol, dave, care, alice):
     with pytest.raises(services.PermissionDenied):
         services.care_team_remove(actor=carol, member=member)
     services.care_team_remove(actor=dave, member=member)  # leaving is fine
+
+
+def test_staff_withdraw_their_invitation_by_api_and_others_cannot(client, hana, otto, bob, riverside):
+    link = services.hospital_patient_add(actor=hana, hospital=riverside, patient=bob.patient_record)
+    assert api(client, otto, "delete", f"/mappings/hospital-patient/{link.pk}").status_code == 404
+    assert api(client, hana, "delete", f"/mappings/hospital-patient/{link.pk}").status_code == 204
+    assert not HospitalPatient.with_invitations.filter(pk=link.pk).exists()
