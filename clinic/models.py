@@ -5,6 +5,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from core.fields import EncryptedTextField
 from core.models import BaseModel
+from core.storage import encrypted_storage
 
 
 class ApprovalStatus(models.TextChoices):
@@ -103,7 +104,7 @@ class Patient(BaseModel):
     date_of_birth = models.DateField(_("date of birth"))
     gender = models.CharField(_("gender"), max_length=16, choices=Gender.choices)
     contact = models.CharField(_("contact phone"), max_length=30, blank=True)
-    photo = models.ImageField(_("photo"), upload_to="patients/%Y/%m/", blank=True)
+    photo = models.ImageField(_("photo"), upload_to="patients/%Y/%m/", storage=encrypted_storage, blank=True)
     emergency_contact = models.CharField(_("emergency contact"), max_length=200, blank=True)
 
     class Meta:
