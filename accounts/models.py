@@ -200,6 +200,8 @@ class StaffInvitation(BaseModel):
 class ConsentKind(models.TextChoices):
     EMOTION_CAPTURE = "emotion_capture", _("Face-based emotion snapshots")
     EMOTION_IMAGES = "emotion_images", _("Keeping the snapshot images")
+    EMOTION_RESULTS = "emotion_results", _("Keeping the estimated emotion of each snapshot")
+    EMOTION_SCORES = "emotion_scores", _("Keeping all the scores of each snapshot")
 
 
 class ConsentRecord(BaseModel):

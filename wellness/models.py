@@ -194,12 +194,20 @@ class EmotionSnapshot(BaseModel):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    class Keep(models.TextChoices):
+        """What of the result the patient consented to keep (fixed at capture time)."""
+        SCORES = "scores", _("The estimate and all its scores")
+        LABEL = "label", _("Only the estimated emotion")
+        NONE = "none", _("Nothing: show me the result once")
+
     patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="emotion_snapshots")
     captured_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    keep = models.CharField(max_length=8, choices=Keep.choices, default=Keep.SCORES, editable=False)
     face_detected = models.BooleanField(null=True)
-    dominant_emotion = models.CharField(max_length=12, blank=True)
-    confidence = models.FloatField(null=True, blank=True)
+    # The result, encrypted like the vector (counts per emotion are computed after decrypting).
+    dominant_emotion = EncryptedTextField(max_length=12, blank=True)
+    confidence = EncryptedJSONField(null=True, blank=True)
     emotion_vector = EncryptedJSONField(null=True, blank=True)
     frames = models.JSONField(default=list, blank=True,
                               help_text=_("Names of the stored (encrypted) frames while analysing, or kept ones."))

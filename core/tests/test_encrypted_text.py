@@ -107,7 +107,7 @@ def test_the_patients_pages_show_their_own_plan_in_plaintext(client, alice, rows
 @pytest.mark.django_db(transaction=True)
 def test_the_migrations_encrypt_and_decrypt_existing_rows(rows):
     targets = {"clinic": ("clinic", "0004_encrypt_clinical_text_and_photos"),
-               "wellness": ("wellness", "0002_encrypt_clinical_text")}
+               "wellness": ("wellness", "0002_encrypt_clinical_text_and_emotions")}
     before = {"clinic": ("clinic", "0003_no_overlap_on_postgres"), "wellness": ("wellness", "0001_initial")}
     try:
         executor = MigrationExecutor(connection)

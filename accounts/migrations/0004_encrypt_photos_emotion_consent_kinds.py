@@ -16,6 +16,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
+            model_name='consentrecord',
+            name='kind',
+            field=models.CharField(choices=[('emotion_capture', 'Face-based emotion snapshots'), ('emotion_images', 'Keeping the snapshot images'), ('emotion_results', 'Keeping the estimated emotion of each snapshot'), ('emotion_scores', 'Keeping all the scores of each snapshot')], max_length=20),
+        ),
+        migrations.AlterField(
             model_name='user',
             name='photo',
             field=models.ImageField(blank=True, storage=core.storage.EncryptedStorage(), upload_to='photos/%Y/%m/', verbose_name='profile photo'),
