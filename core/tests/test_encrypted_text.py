@@ -11,7 +11,7 @@ from clinic.models import Appointment, AppointmentEvent
 from conftest import login_verified
 from core.crypto import decrypt_bytes
 from tests.factories import AppointmentFactory, CareTeamMemberFactory
-from wellness.models import DailyReview, RiskFlag, RiskFlagEvent, TodoTask, WellnessEntry
+from wellness.models import DailyReview, EmotionSnapshot, RiskFlag, RiskFlagEvent, TodoTask, WellnessEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -109,16 +109,24 @@ def test_the_migrations_encrypt_and_decrypt_existing_rows(rows):
     targets = {"clinic": ("clinic", "0004_encrypt_clinical_text_and_photos"),
                "wellness": ("wellness", "0002_encrypt_clinical_text_and_emotions")}
     before = {"clinic": ("clinic", "0003_no_overlap_on_postgres"), "wellness": ("wellness", "0001_initial")}
+    snapshot = EmotionSnapshot.objects.create(patient=rows[(Appointment, "reason")].patient, status="done",
+                                              face_detected=True, dominant_emotion="happy", confidence=0.81,
+                                              emotion_vector={"happy": 0.81})
     try:
         executor = MigrationExecutor(connection)
         executor.migrate(list(before.values()))
         for (model, field), obj in rows.items():  # backwards: plaintext again
             assert raw(model, field, obj.pk).startswith(SECRET), (model, field)
+        assert raw(EmotionSnapshot, "dominant_emotion", snapshot.pk) == "happy"
+        assert float(raw(EmotionSnapshot, "confidence", snapshot.pk)) == 0.81  # a number column again
         executor = MigrationExecutor(connection)
         executor.migrate(list(targets.values()))
         for (model, field), obj in rows.items():  # forwards: encrypted, and readable
             assert SECRET not in raw(model, field, obj.pk), (model, field)
             assert getattr(model.objects.get(pk=obj.pk), field).startswith(SECRET)
+        assert raw(EmotionSnapshot, "confidence", snapshot.pk).startswith("gAAAAA")
+        snapshot.refresh_from_db()
+        assert (snapshot.dominant_emotion, snapshot.confidence) == ("happy", 0.81)
         # running the data step twice changes nothing (already-encrypted values are left alone)
         from core.fields import encrypt_columns
 
