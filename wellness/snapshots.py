@@ -225,8 +225,9 @@ def emotion_capture(*, user: User, frames, request=None) -> EmotionSnapshot:
     stored: list[str] = []
     try:
         with transaction.atomic():
-            snapshot = EmotionSnapshot.objects.create(patient=patient, captured_by=user,
-                                                      keep_frames=consent.keep_images, keep=consent.keep)
+            # keeping nothing of the result keeps no pictures either
+            snapshot = EmotionSnapshot.objects.create(patient=patient, captured_by=user, keep=consent.keep,
+                                                      keep_frames=consent.keep_images and consent.keep != Keep.NONE)
             for n, frame in enumerate(cleaned, start=1):
                 ext = frame.name.rsplit(".", 1)[-1]
                 stored.append(encrypted_storage.save(f"emotion/{patient.pk}/{snapshot.pk}/{n}.{ext}", frame))
@@ -331,6 +332,7 @@ def emotion_result_show_once(snapshot: EmotionSnapshot) -> EmotionSnapshot:
     held = cache.get(_shown_once_key(snapshot.pk))
     cache.delete(_shown_once_key(snapshot.pk))
     snapshot_id = snapshot.pk
+    _delete_files_on_commit(snapshot.frames)
     EmotionSnapshot.objects.filter(pk=snapshot_id).delete()
     snapshot.pk = snapshot_id  # the answer still names the job it was asked about
     if held is not None:

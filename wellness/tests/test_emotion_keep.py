@@ -25,8 +25,8 @@ def _fake_engine(monkeypatch):
     monkeypatch.setattr(emotion, "analyze_frames", lambda images: result)
 
 
-def take(user, on_commit, keep):
-    snapshots.emotion_consent_set(user=user, capture=True, keep_images=False, keep=keep)
+def take(user, on_commit, keep, keep_images=False):
+    snapshots.emotion_consent_set(user=user, capture=True, keep_images=keep_images, keep=keep)
     with on_commit(execute=True):
         snapshot = snapshots.emotion_capture(
             user=user, frames=[SimpleUploadedFile("f.jpg", SMILING_FACE_JPEG, content_type="image/jpeg")])
@@ -68,6 +68,11 @@ def test_keeping_nothing_shows_the_result_once_and_stores_nothing(client, alice,
     assert 'data-status="done"' in shown and "Happy" in shown and "81%" in shown
     assert not EmotionSnapshot.objects.filter(pk=snapshot.pk).exists()  # nothing left behind
     assert client.get(f"/wellness/emotion/{snapshot.pk}/").status_code == 404
+
+
+def test_keeping_nothing_keeps_no_pictures(alice, django_capture_on_commit_callbacks):
+    snapshot = take(alice, django_capture_on_commit_callbacks, Keep.NONE, keep_images=True)
+    assert snapshot.keep_frames is False and snapshot.frames == []
 
 
 def test_keeping_nothing_through_the_api_answers_once(client, alice, django_capture_on_commit_callbacks):
