@@ -42,9 +42,16 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ["role", "is_active", "preferred_language"]
     search_fields = ["name", "email", "phone"]
     ordering = ["-created_at"]
-    readonly_fields = ["id", "role", "created_at", "updated_at", "last_login", "photo"]
-    fields = ["id", "name", "email", "phone", "role", "preferred_language", "location", "timezone", "photo",
+    readonly_fields = ["id", "role", "created_at", "updated_at", "last_login", "photo_link"]
+    fields = ["id", "name", "email", "phone", "role", "preferred_language", "location", "timezone", "photo_link",
               "is_active", "last_login", "created_at", "updated_at"]
+
+    @admin.display(description=_("profile photo"))
+    def photo_link(self, obj):
+        # The photo is encrypted and has no storage URL: link to the view that checks access.
+        if not obj.photo:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("user_photo", args=[obj.pk]), _("View photo"))
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -59,7 +59,7 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
                                           choices=settings.LANGUAGES, default="en")
     location = models.CharField(_("location"), max_length=200, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, validators=[validate_timezone], default="UTC")
-    photo = models.ImageField(_("profile photo"), upload_to="photos/%Y/%m/", blank=True)
+    photo = models.ImageField(_("profile photo"), upload_to="photos/%Y/%m/", storage=encrypted_storage, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False,
                                    help_text=_("Can log into Django admin (administrators)."))
@@ -200,6 +200,8 @@ class StaffInvitation(BaseModel):
 class ConsentKind(models.TextChoices):
     EMOTION_CAPTURE = "emotion_capture", _("Face-based emotion snapshots")
     EMOTION_IMAGES = "emotion_images", _("Keeping the snapshot images")
+    EMOTION_RESULTS = "emotion_results", _("Keeping the estimated emotion of each snapshot")
+    EMOTION_SCORES = "emotion_scores", _("Keeping all the scores of each snapshot")
 
 
 class ConsentRecord(BaseModel):

@@ -26,6 +26,29 @@ def user_get(*, fetched_by: User, user_id) -> User:
     return user
 
 
+def user_photo_get(*, fetched_by: User, user_id) -> User:
+    """The account whose photo the viewer may see, 404 otherwise: the person themselves and admins;
+    for a patient, whoever may see that patient (family, care-team doctors, staff of a hospital
+    the patient is registered with: a photo is identification, not clinical data); for an
+    approved doctor, any signed-in person (the directory shows them to everyone)."""
+    from clinic import selectors as clinic_selectors
+
+    if not (fetched_by.is_authenticated and fetched_by.is_active):
+        raise NotFound("User not found.")
+    user = User.objects.filter(pk=user_id, is_active=True).first() if not fetched_by.is_admin else (
+        User.objects.filter(pk=user_id).first())
+    if user is None:
+        raise NotFound("User not found.")
+    if user.pk == fetched_by.pk or fetched_by.is_admin:
+        return user
+    if user.role == Role.PATIENT and clinic_selectors.patients_visible_to(fetched_by, clinical=False).filter(
+            user=user).exists():
+        return user
+    if user.role == Role.DOCTOR and clinic_selectors.doctors_directory().filter(user=user).exists():
+        return user
+    raise NotFound("User not found.")
+
+
 def users_list(*, fetched_by: User, role: str | None = None, search: str | None = None) -> QuerySet[User]:
     qs = users_visible_to(fetched_by)
     if role:

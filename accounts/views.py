@@ -7,7 +7,7 @@ from allauth.account.utils import perform_login
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from accounts.forms import (
 )
 from accounts.models import ApplicationStatus, StaffInvitation, User
 from core.errors import DomainError, NotFound
+from core.storage import stored_image_response
 
 
 def attach_errors(form, exc: ValidationError):
@@ -263,14 +264,12 @@ def profile(request):
 @login_required
 def user_photo(request, user_id):
     try:
-        user = selectors.user_get(fetched_by=request.user, user_id=user_id)
+        user = selectors.user_photo_get(fetched_by=request.user, user_id=user_id)
     except NotFound as exc:
         raise Http404 from exc
     if not user.photo:
         raise Http404
-    response = FileResponse(user.photo.open("rb"), content_type="image/jpeg" if user.photo.name.endswith(".jpg") else "image/png")
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return stored_image_response(user.photo)
 
 
 @require_POST

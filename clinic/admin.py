@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -110,6 +112,15 @@ class PatientAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__email", "user__phone"]
     raw_id_fields = ["user"]
     inlines = [UserPatientRelationInline]
+    # The photo is encrypted and has no storage URL (and uploads go through the re-encoding services).
+    exclude = ["photo"]
+    readonly_fields = ["photo_link"]
+
+    @admin.display(description=_("photo"))
+    def photo_link(self, obj):
+        if not obj.photo:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("patient_photo", args=[obj.pk]), _("View photo"))
 
 
 # --- appointments (read-only: changes go through the services, which write events and audit) ------

@@ -3,7 +3,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext, gettext_lazy as _
 
+from core.fields import EncryptedTextField
 from core.models import BaseModel
+from core.storage import encrypted_storage
 
 
 class ApprovalStatus(models.TextChoices):
@@ -102,7 +104,7 @@ class Patient(BaseModel):
     date_of_birth = models.DateField(_("date of birth"))
     gender = models.CharField(_("gender"), max_length=16, choices=Gender.choices)
     contact = models.CharField(_("contact phone"), max_length=30, blank=True)
-    photo = models.ImageField(_("photo"), upload_to="patients/%Y/%m/", blank=True)
+    photo = models.ImageField(_("photo"), upload_to="patients/%Y/%m/", storage=encrypted_storage, blank=True)
     emergency_contact = models.CharField(_("emergency contact"), max_length=200, blank=True)
 
     class Meta:
@@ -316,16 +318,16 @@ class Appointment(BaseModel):
     end = models.DateTimeField(_("end"))
     status = models.CharField(_("status"), max_length=10, choices=AppointmentStatus.choices,
                               default=AppointmentStatus.REQUESTED, db_index=True)
-    reason = models.TextField(_("reason for visit"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    reason = EncryptedTextField(_("reason for visit"), blank=True)
+    notes = EncryptedTextField(_("notes"), blank=True)
     extras = models.JSONField(_("extras"), default=dict, blank=True)
     room_id = models.CharField(_("call room"), max_length=64, blank=True, db_index=True)
     booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     overbooked = models.BooleanField(default=False, help_text=_("Deliberately booked over another appointment."))
-    overbook_reason = models.CharField(max_length=300, blank=True)
+    overbook_reason = EncryptedTextField(max_length=300, blank=True)
     cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
-    cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
+    cancellation_reason = EncryptedTextField(_("cancellation reason"), blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     rescheduled_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                          related_name="rescheduled_to")
@@ -384,7 +386,7 @@ class AppointmentEvent(BaseModel):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
-    reason = models.TextField(blank=True)
+    reason = EncryptedTextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -2,9 +2,11 @@
 
 import json
 
+from django import forms
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
-from core.crypto import decrypt_bytes, encrypt_bytes
+from core.crypto import InvalidToken, decrypt_bytes, encrypt_bytes
 
 
 class EncryptedJSONField(models.TextField):
@@ -31,3 +33,111 @@ class EncryptedJSONField(models.TextField):
 
     def value_to_string(self, obj):
         return json.dumps(self.value_from_object(obj))
+
+
+class _EncryptedExact(models.lookups.Exact):
+    """Only "is it empty?" can be asked in SQL: a Fernet token is salted, so comparing with a
+    given text could never match; refuse instead of silently finding nothing."""
+
+    def get_prep_lookup(self):
+        if self.rhs not in ("", None):
+            raise ValueError(f"{self.lhs.target.name} is encrypted: filter on it in Python, not in SQL.")
+        return super().get_prep_lookup()
+
+
+class EncryptedTextField(models.TextField):
+    """Free text (clinical notes, visit reasons) stored as a Fernet token; the empty string stays
+    empty so "has a note" remains a cheap SQL question. Nothing else can be filtered, ordered or
+    searched in SQL: search decrypted values in Python on a bounded set. ``max_length`` limits the
+    plaintext (the column itself is unbounded text, as tokens are longer)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.max_length is not None:
+            self.validators.append(MaxLengthValidator(self.max_length))
+
+    def formfield(self, **kwargs):
+        if self.max_length is not None:  # a short text (a task title) keeps its one-line input
+            kwargs.setdefault("widget", forms.TextInput)
+        return super().formfield(**kwargs)
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "exact":
+            return _EncryptedExact
+        if lookup_name == "isnull":
+            return super().get_lookup(lookup_name)
+        return None
+
+    def get_transform(self, lookup_name):
+        return None
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt_text(value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return decrypt_text(value)
+
+
+def encrypt_text(value: str) -> str:
+    return encrypt_bytes(value.encode()).decode()
+
+
+def decrypt_text(token: str) -> str:
+    return decrypt_bytes(token.encode()).decode()
+
+
+def is_token(value: str) -> bool:
+    try:
+        decrypt_bytes(value.encode())
+    except (InvalidToken, ValueError, TypeError):
+        return False
+    return True
+
+
+def encrypt_columns(columns: dict[str, list[str]]):
+    """A reversible ``RunPython`` pair for a data migration that encrypts existing plaintext in
+    ``{"app.Model": ["field", ...]}`` (forwards) or decrypts it back (backwards). Works on the raw
+    column, so it is independent of the field class in the historical model; idempotent."""
+
+    def run(apps, schema_editor, *, forwards):
+        connection = schema_editor.connection
+        quote = connection.ops.quote_name
+        for label, fields in columns.items():
+            model = apps.get_model(label)
+            table, pk = model._meta.db_table, model._meta.pk.column
+            for name in fields:
+                column = model._meta.get_field(name).column
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)} "
+                                   f"WHERE {quote(column)} IS NOT NULL AND {quote(column)} <> ''")
+                    rows = cursor.fetchall()
+                for row_pk, value in rows:
+                    encrypted = is_token(value)
+                    if forwards and not encrypted:
+                        new = encrypt_text(value)
+                    elif not forwards and encrypted:
+                        new = decrypt_text(value)
+                    else:
+                        continue
+                    with connection.cursor() as cursor:
+                        cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",
+                                       [new, row_pk])
+        if connection.vendor == "postgresql":
+            # Run the deferred foreign-key checks now, so a later ALTER TABLE of these tables in
+            # the same migration transaction is not refused for "pending trigger events".
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    def forwards(apps, schema_editor):
+        run(apps, schema_editor, forwards=True)
+
+    def backwards(apps, schema_editor):
+        run(apps, schema_editor, forwards=False)
+
+    return forwards, backwards

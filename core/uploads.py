@@ -72,3 +72,12 @@ def reencode_image(upload, *, max_side: int = 2048) -> SimpleUploadedFile:
     finally:
         upload.seek(0)
     return SimpleUploadedFile(f"{uuid.uuid4().hex}.{ext}", out.getvalue(), content_type=mime)
+
+
+def reencode_image_bytes(data: bytes, *, max_side: int = 800) -> tuple[bytes, str]:
+    """Re-encode image bytes already stored (e.g. photos uploaded before encryption at rest):
+    the same treatment as an upload. Returns (bytes, extension); ValidationError if unreadable."""
+    from django.core.files.base import ContentFile
+
+    out = reencode_image(ContentFile(data, name="stored"), max_side=max_side)
+    return out.read(), out.name.rsplit(".", 1)[-1]

@@ -33,6 +33,7 @@ class EmotionSnapshotOut(Schema):
     dominant_emotion: str | None
     confidence: float | None
     scores: dict[str, float]
+    kept: str
     error: str
     label: str
 
@@ -47,6 +48,10 @@ class EmotionSnapshotOut(Schema):
     @staticmethod
     def resolve_dominant_emotion(obj):
         return obj.dominant_emotion or None
+
+    @staticmethod
+    def resolve_kept(obj):
+        return obj.keep
 
     @staticmethod
     def resolve_scores(obj):
@@ -68,7 +73,8 @@ def face_capture(request, frames: list[UploadedFile] | None = File(None)):
 @emotion_router.get("/auth/face-capture/{uuid:job_id}", response=EmotionSnapshotOut, tags=["emotions"],
                     summary="The status and result of one of your captures")
 def face_capture_result(request, job_id: UUID):
-    return snapshots.emotion_snapshot_get_own(fetched_by=request.auth, snapshot_id=job_id)
+    snapshot = snapshots.emotion_snapshot_get_own(fetched_by=request.auth, snapshot_id=job_id)
+    return snapshots.emotion_result_show_once(snapshot)  # a result not kept is answered once
 
 
 @emotion_router.get("/patients/{uuid:patient_id}/emotions", response=list[EmotionSnapshotOut], tags=["emotions"],

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.fields import EncryptedJSONField
+from core.fields import EncryptedJSONField, EncryptedTextField
 from core.models import BaseModel
 
 
@@ -20,7 +20,7 @@ class WellnessEntry(BaseModel):
     mood = models.PositiveSmallIntegerField(_("mood (1–10)"), validators=[MinValueValidator(1), MaxValueValidator(10)])
     stress = models.PositiveSmallIntegerField(_("stress (1–10)"),
                                               validators=[MinValueValidator(1), MaxValueValidator(10)])
-    notes = models.TextField(_("notes"), blank=True)
+    notes = EncryptedTextField(_("notes"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
@@ -78,7 +78,7 @@ class TodoTask(BaseModel):
 
     patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="todo_tasks")
     date = models.DateField(_("day"))
-    title = models.CharField(_("task"), max_length=200)
+    title = EncryptedTextField(_("task"), max_length=200)
     time = models.TimeField(_("time"), null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     carried_from = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
@@ -97,7 +97,7 @@ class DailyReview(BaseModel):
 
     patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="daily_reviews")
     date = models.DateField()
-    reflection = models.TextField(_("reflection"), blank=True)
+    reflection = EncryptedTextField(_("reflection"), blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["patient", "date"], name="one_review_per_day")]
@@ -139,7 +139,7 @@ class RiskFlag(BaseModel):
     source = models.CharField(max_length=8, choices=Source.choices)
     rule = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, db_index=True)
-    reason = models.TextField(_("reason"))
+    reason = EncryptedTextField(_("reason"))
     follow_up = models.CharField(_("follow-up"), max_length=20, choices=FollowUp.choices, blank=True)
 
     class Meta:
@@ -164,7 +164,7 @@ class RiskFlagEvent(BaseModel):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
-    note = models.TextField(blank=True)
+    note = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -194,12 +194,20 @@ class EmotionSnapshot(BaseModel):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    class Keep(models.TextChoices):
+        """What of the result the patient consented to keep (fixed at capture time)."""
+        SCORES = "scores", _("The estimate and all its scores")
+        LABEL = "label", _("Only the estimated emotion")
+        NONE = "none", _("Nothing: show me the result once")
+
     patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="emotion_snapshots")
     captured_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    keep = models.CharField(max_length=8, choices=Keep.choices, default=Keep.SCORES, editable=False)
     face_detected = models.BooleanField(null=True)
-    dominant_emotion = models.CharField(max_length=12, blank=True)
-    confidence = models.FloatField(null=True, blank=True)
+    # The result, encrypted like the vector (counts per emotion are computed after decrypting).
+    dominant_emotion = EncryptedTextField(max_length=12, blank=True)
+    confidence = EncryptedJSONField(null=True, blank=True)
     emotion_vector = EncryptedJSONField(null=True, blank=True)
     frames = models.JSONField(default=list, blank=True,
                               help_text=_("Names of the stored (encrypted) frames while analysing, or kept ones."))

@@ -332,6 +332,7 @@ def emotion_snapshots_of(*, patient: Patient, limit: int = 10) -> list[EmotionSn
     """The latest analysed snapshots (call after the access check). The encrypted vector and frame
     names are not loaded: the page shows the dominant emotion and confidence only."""
     return list(EmotionSnapshot.objects.filter(patient=patient, status=EmotionSnapshot.Status.DONE)
+                .exclude(keep=EmotionSnapshot.Keep.NONE)  # shown once to the patient, not kept
                 .defer("emotion_vector", "frames").order_by("-created_at")[:limit])
 
 

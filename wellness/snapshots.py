@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -45,7 +46,9 @@ MAX_FRAME_MB = 2
 FRAME_TYPES = {"image/jpeg", "image/png"}
 FRAME_MAX_SIDE = 1024
 CAPTURE_INTERVAL = dt.timedelta(minutes=1)
-CONSENT_TEXT_VERSION = "2026-11"
+CONSENT_TEXT_VERSION = "2026-12"
+RESULT_SHOWN_ONCE_SECONDS = 15 * 60
+Keep = EmotionSnapshot.Keep
 
 AI_LABEL = gettext_lazy("Automated estimate — not a diagnosis")
 
@@ -70,29 +73,66 @@ class CaptureTooSoon(DomainError):
 class EmotionConsent:
     capture: bool
     keep_images: bool
+    # What of each result is stored: all scores, only the estimated emotion, or nothing (the
+    # result is shown once). Meaningful while capture is consented to.
+    keep: str = Keep.SCORES
+
+
+_CONSENT_KINDS = (ConsentKind.EMOTION_CAPTURE, ConsentKind.EMOTION_IMAGES, ConsentKind.EMOTION_RESULTS,
+                  ConsentKind.EMOTION_SCORES)
+
+
+def _latest_records(user: User) -> dict:
+    latest = {}
+    if user.is_authenticated:
+        for kind in _CONSENT_KINDS:
+            latest[kind] = (ConsentRecord.objects.filter(user=user, kind=kind).order_by("-created_at")
+                            .values("granted", "text_version").first())
+    return latest
+
+
+def _keep_of(latest: dict) -> str:
+    results, scores = latest.get(ConsentKind.EMOTION_RESULTS), latest.get(ConsentKind.EMOTION_SCORES)
+    if results is None and scores is None:
+        # No choice made (a consent given before the choice existed, whose text said the estimate
+        # and the encrypted scores are stored; or a client that does not offer the choice).
+        return Keep.SCORES
+    if results and results["granted"]:
+        return Keep.SCORES if scores and scores["granted"] else Keep.LABEL
+    return Keep.NONE
 
 
 def emotion_consent_of(user: User) -> EmotionConsent:
     """The current state: the latest record per kind (no record = not given)."""
-    latest = {}
-    if user.is_authenticated:
-        for kind in (ConsentKind.EMOTION_CAPTURE, ConsentKind.EMOTION_IMAGES):
-            latest[kind] = (ConsentRecord.objects.filter(user=user, kind=kind)
-                            .order_by("-created_at").values_list("granted", flat=True).first())
-    capture = bool(latest.get(ConsentKind.EMOTION_CAPTURE))
+    latest = _latest_records(user)
+    capture = bool((latest.get(ConsentKind.EMOTION_CAPTURE) or {}).get("granted"))
+    images = bool((latest.get(ConsentKind.EMOTION_IMAGES) or {}).get("granted"))
     # Keeping images only means something while capture itself is consented to.
-    return EmotionConsent(capture=capture, keep_images=capture and bool(latest.get(ConsentKind.EMOTION_IMAGES)))
+    return EmotionConsent(capture=capture, keep_images=capture and images, keep=_keep_of(latest))
 
 
-def emotion_consent_set(*, user: User, capture: bool, keep_images: bool, request=None) -> EmotionConsent:
+def emotion_consent_set(*, user: User, capture: bool, keep_images: bool, keep: str | None = None,
+                        request=None) -> EmotionConsent:
     """Record the person's choice: one append-only record (with IP) and audit event per kind whose
     state changes. Withdrawing capture withdraws keeping images; withdrawing keeping images deletes
-    the images kept so far."""
+    the images kept so far. ``keep`` (a ``Keep`` value; None leaves it as it is) says what of each
+    result is stored; narrowing it drops what was stored beyond it."""
     own_patient_of(user)  # only people with their own patient record capture anything
     keep_images = capture and keep_images
+    if keep is not None and keep not in Keep.values:
+        raise ValidationError({"keep": [_("Choose what to keep from each snapshot.")]})
+    latest = _latest_records(user)
     before = emotion_consent_of(user)
     wanted = {ConsentKind.EMOTION_CAPTURE: (before.capture, capture),
               ConsentKind.EMOTION_IMAGES: (before.keep_images, keep_images)}
+    if keep is None:
+        keep = before.keep
+    else:
+        # an explicit choice is recorded for both kinds, so it never depends on the default
+        for kind, now in ((ConsentKind.EMOTION_RESULTS, keep in (Keep.LABEL, Keep.SCORES)),
+                          (ConsentKind.EMOTION_SCORES, keep == Keep.SCORES)):
+            was = latest.get(kind)
+            wanted[kind] = (None if was is None else was["granted"], now)
     ip = client_ip(request)
     with transaction.atomic():
         for kind, (was, now) in wanted.items():
@@ -104,7 +144,21 @@ def emotion_consent_set(*, user: User, capture: bool, keep_images: bool, request
                          request=request, kind=kind)
         if before.keep_images and not keep_images:
             _kept_frames_delete(user)
-    return EmotionConsent(capture=capture, keep_images=keep_images)
+        _results_narrow(user, keep)
+    return EmotionConsent(capture=capture, keep_images=keep_images, keep=keep)
+
+
+def _results_narrow(user: User, keep: str) -> None:
+    """Nothing is kept beyond the current choice: keeping only the estimate drops the stored
+    scores; keeping nothing drops every stored result (the snapshot rows go with them)."""
+    own = EmotionSnapshot.objects.filter(patient__user=user).exclude(status=EmotionSnapshot.Status.PENDING)
+    if keep == Keep.LABEL:
+        own.filter(emotion_vector__isnull=False).update(emotion_vector=None, keep=Keep.LABEL)
+    elif keep == Keep.NONE:
+        doomed = own.filter(status=EmotionSnapshot.Status.DONE)
+        names = [name for frames in doomed.values_list("frames", flat=True) for name in frames]
+        doomed.delete()
+        _delete_files_on_commit(names)
 
 
 def emotion_consent_withdraw(*, user: User, request=None) -> EmotionConsent:
@@ -171,8 +225,9 @@ def emotion_capture(*, user: User, frames, request=None) -> EmotionSnapshot:
     stored: list[str] = []
     try:
         with transaction.atomic():
-            snapshot = EmotionSnapshot.objects.create(patient=patient, captured_by=user,
-                                                      keep_frames=consent.keep_images)
+            # keeping nothing of the result keeps no pictures either
+            snapshot = EmotionSnapshot.objects.create(patient=patient, captured_by=user, keep=consent.keep,
+                                                      keep_frames=consent.keep_images and consent.keep != Keep.NONE)
             for n, frame in enumerate(cleaned, start=1):
                 ext = frame.name.rsplit(".", 1)[-1]
                 stored.append(encrypted_storage.save(f"emotion/{patient.pk}/{snapshot.pk}/{n}.{ext}", frame))
@@ -241,11 +296,18 @@ def _finish(snapshot_id, *, result=None, error: str = "") -> EmotionSnapshot | N
         fields = ["status", "updated_at"]
         if result is not None:
             snapshot.status = EmotionSnapshot.Status.DONE
-            snapshot.face_detected = result.face_detected
-            snapshot.dominant_emotion = result.dominant or ""
-            snapshot.confidence = result.confidence
-            snapshot.emotion_vector = dict(result.scores)
-            fields += ["face_detected", "dominant_emotion", "confidence", "emotion_vector"]
+            if snapshot.keep == Keep.NONE:
+                # nothing is stored: the result waits (briefly, in the cache) to be shown once
+                cache.set(_shown_once_key(snapshot.pk), {
+                    "face_detected": result.face_detected, "dominant": result.dominant or "",
+                    "confidence": result.confidence, "scores": dict(result.scores)},
+                    timeout=RESULT_SHOWN_ONCE_SECONDS)
+            else:
+                snapshot.face_detected = result.face_detected
+                snapshot.dominant_emotion = result.dominant or ""
+                snapshot.confidence = result.confidence
+                snapshot.emotion_vector = dict(result.scores) if snapshot.keep == Keep.SCORES else None
+                fields += ["face_detected", "dominant_emotion", "confidence", "emotion_vector"]
         else:
             snapshot.status = EmotionSnapshot.Status.FAILED
             snapshot.error = error[:200]
@@ -256,6 +318,35 @@ def _finish(snapshot_id, *, result=None, error: str = "") -> EmotionSnapshot | N
             fields.append("frames")
         snapshot.save(update_fields=fields)
     return snapshot
+
+
+def _shown_once_key(snapshot_id) -> str:
+    return f"emotion-result-once:{snapshot_id}"
+
+
+def emotion_result_show_once(snapshot: EmotionSnapshot) -> EmotionSnapshot:
+    """For a snapshot whose result the patient chose not to keep: once analysed, put the result on
+    the (unsaved) object for this one answer, then delete the row, so nothing of it stays."""
+    if snapshot.keep != Keep.NONE or snapshot.status != EmotionSnapshot.Status.DONE:
+        return snapshot
+    held = cache.get(_shown_once_key(snapshot.pk))
+    cache.delete(_shown_once_key(snapshot.pk))
+    snapshot_id = snapshot.pk
+    _delete_files_on_commit(snapshot.frames)
+    EmotionSnapshot.objects.filter(pk=snapshot_id).delete()
+    snapshot.pk = snapshot_id  # the answer still names the job it was asked about
+    if held is not None:
+        snapshot.face_detected = held["face_detected"]
+        snapshot.dominant_emotion = held["dominant"]
+        snapshot.confidence = held["confidence"]
+        snapshot.emotion_vector = held["scores"]
+    return snapshot
+
+
+def history_of(patient: Patient) -> QuerySet[EmotionSnapshot]:
+    """The snapshots that belong in a history: a result shown once is not one of them."""
+    return (EmotionSnapshot.objects.filter(patient=patient)
+            .exclude(keep=Keep.NONE, status=EmotionSnapshot.Status.DONE).order_by("-created_at"))
 
 
 # --- erasure --------------------------------------------------------------------------------------
@@ -327,7 +418,7 @@ def emotion_snapshots_of(*, fetched_by: User, patient_id) -> tuple[Patient, Quer
     care-team doctors, admins); 404 otherwise. Callers audit reads by others
     (``emotion_history_viewed``)."""
     patient = patient_get(fetched_by=fetched_by, patient_id=patient_id, clinical=True)
-    return patient, EmotionSnapshot.objects.filter(patient=patient).order_by("-created_at")
+    return patient, history_of(patient)
 
 
 def emotion_history_viewed(*, actor: User, patient: Patient, request=None, via: str = "") -> None:
@@ -351,16 +442,20 @@ def emotion_aggregates() -> dict:
     patient, no single snapshot."""
     done = EmotionSnapshot.objects.filter(status=EmotionSnapshot.Status.DONE)
     rows = (done.annotate(month=TruncMonth("created_at")).values("month")
-            .annotate(total=Count("id"), faces=Count("id", filter=Q(face_detected=True)),
-                      **{f"n_{label}": Count("id", filter=Q(face_detected=True, dominant_emotion=label))
-                         for label in EMOTION_NAMES})
+            .annotate(total=Count("id"), faces=Count("id", filter=Q(face_detected=True)))
             .order_by("-month"))
+    # The emotion is encrypted: counted per month after decrypting (one column of the analysed rows).
+    per_month: dict = {}
+    for month, label in (done.filter(face_detected=True).annotate(month=TruncMonth("created_at"))
+                         .values_list("month", "dominant_emotion").iterator()):
+        per_month.setdefault(month, Counter())[label] += 1
     months = []
     for row in rows:
+        counts = per_month.get(row["month"], Counter())
         months.append({
             "month": row["month"], "total": row["total"], "faces": row["faces"],
             "face_rate": round(100 * row["faces"] / row["total"]) if row["total"] else None,
-            "counts": [row[f"n_{label}"] for label in EMOTION_NAMES],
+            "counts": [counts[label] for label in EMOTION_NAMES],
         })
     totals = done.aggregate(total=Count("id"), faces=Count("id", filter=Q(face_detected=True)))
     return {

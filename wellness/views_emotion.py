@@ -32,7 +32,7 @@ def _decorate(snapshot):
 
 
 def _history(patient):
-    return [_decorate(s) for s in patient.emotion_snapshots.order_by("-created_at")[:HISTORY_LENGTH]]
+    return [_decorate(s) for s in snapshots.history_of(patient)[:HISTORY_LENGTH]]
 
 
 @require_GET
@@ -43,6 +43,7 @@ def emotion_snapshots(request):
     history = _history(patient)
     return render(request, "wellness/emotion/page.html", {
         "consent": consent, "history": history, "ai_label": AI_LABEL,
+        "keep_choices": snapshots.Keep.choices,
         "capture_config": {
             "captureUrl": reverse("emotion_capture"),
             "historyUrl": reverse("emotion_history"),
@@ -72,14 +73,21 @@ def emotion_consent(request):
     _own_patient_or_404(request)
     capture = request.POST.get("capture") == "on"
     keep_images = request.POST.get("keep_images") == "on"
+    keep = request.POST.get("keep") or None  # absent: left as it is
     before = snapshots.emotion_consent_of(request.user)
-    after = snapshots.emotion_consent_set(user=request.user, capture=capture, keep_images=keep_images,
-                                          request=request)
+    try:
+        after = snapshots.emotion_consent_set(user=request.user, capture=capture, keep_images=keep_images,
+                                              keep=keep, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("emotion_snapshots")
     if after.capture and not before.capture:
         messages.success(request, _("Thank you. You can take emotion snapshots now, and withdraw your consent "
                                     "at any time."))
     elif before.capture and not after.capture:
         messages.success(request, _("Your consent was withdrawn. No more snapshots will be taken."))
+    elif after.keep != before.keep:
+        messages.success(request, _("Your choice about what to keep from each snapshot was saved."))
     elif after != before:
         messages.success(request, _("Your choice about keeping the pictures was saved."))
     elif not capture:
@@ -120,6 +128,7 @@ def emotion_snapshot_status(request, snapshot_id):
         snapshot = snapshots.emotion_snapshot_get_own(fetched_by=request.user, snapshot_id=snapshot_id)
     except NotFound as exc:
         raise Http404 from exc
+    snapshot = snapshots.emotion_result_show_once(snapshot)
     return render(request, "wellness/emotion/_result.html", {
         "snapshot": _decorate(snapshot), "scores": snapshots.emotion_scores_display(snapshot), "ai_label": AI_LABEL,
     })
@@ -149,7 +158,7 @@ def emotion_card(request):
     patient = snapshots.own_patient_or_none(request.user)
     if patient is None:
         return HttpResponse("")
-    latest = patient.emotion_snapshots.order_by("-created_at").first()
+    latest = snapshots.history_of(patient).first()
     return render(request, "wellness/emotion/_card_body.html", {
         "consent": snapshots.emotion_consent_of(request.user), "latest": latest and _decorate(latest),
         "ai_label": AI_LABEL,

@@ -36,6 +36,7 @@ from clinic.forms import (
 )
 from clinic.models import ACTIVE_STATUSES, AppointmentEvent, AppointmentStatus, AppointmentType
 from core.errors import DomainError, NotFound
+from core.storage import stored_image_response
 
 PAGE_SIZE = 20
 RESCHEDULE_DAYS = 14
@@ -621,8 +622,22 @@ def patient_dashboard_context(user) -> dict:
     }
 
 
+@login_required
+def patient_photo(request, patient_id):
+    """A patient record's photo (e.g. a dependant without an own account), decrypted for whoever
+    may see that patient; 404 for missing and not-yours alike."""
+    try:
+        patient = selectors.patient_get(fetched_by=request.user, patient_id=patient_id, clinical=False)
+    except NotFound as exc:
+        raise Http404 from exc
+    if not patient.photo:
+        raise Http404
+    return stored_image_response(patient.photo)
+
+
 urlpatterns = [
     path("doctors/", doctor_search, name="doctor_search"),
+    path("patients/<uuid:patient_id>/photo/", patient_photo, name="patient_photo"),
     path("doctors/<uuid:doctor_id>/", doctor_detail, name="doctor_detail"),
     path("appointments/", appointment_list, name="appointment_list"),
     path("appointments/book/", appointment_book, name="appointment_book"),
