@@ -106,9 +106,9 @@ def test_the_patients_pages_show_their_own_plan_in_plaintext(client, alice, rows
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migrations_encrypt_and_decrypt_existing_rows(rows):
-    targets = {"clinic": ("clinic", "0004_encrypt_clinical_text_and_photos"),
+    targets = {"clinic": ("clinic", "0005_encrypt_clinical_text_and_photos"),
                "wellness": ("wellness", "0002_encrypt_clinical_text_and_emotions")}
-    before = {"clinic": ("clinic", "0003_no_overlap_on_postgres"), "wellness": ("wellness", "0001_initial")}
+    before = {"clinic": ("clinic", "0004_consent_states"), "wellness": ("wellness", "0001_initial")}
     snapshot = EmotionSnapshot.objects.create(patient=rows[(Appointment, "reason")].patient, status="done",
                                               face_detected=True, dominant_emotion="happy", confidence=0.81,
                                               emotion_vector={"happy": 0.81})

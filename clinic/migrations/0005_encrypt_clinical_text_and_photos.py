@@ -16,7 +16,7 @@ encrypt_photos, decrypt_photos = core.storage.encrypt_stored_images({"clinic.Pat
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0003_no_overlap_on_postgres'),
+        ('clinic', '0004_consent_states'),
     ]
 
     operations = [
