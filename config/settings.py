@@ -134,9 +134,30 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # One psycopg pool per process, shared by its threads. Under the ASGI server every request runs
+    # its sync code in a thread of its own, and persistent connections (CONN_MAX_AGE > 0) stayed
+    # open, one per thread, long after the request: 2 became 39 while idle and a short load test
+    # exhausted Postgres' 100. With the pool a request takes a connection and gives it back at its
+    # end (Django requires CONN_MAX_AGE = 0 with a pool), so a process never holds more than
+    # DATABASE_POOL_MAX_SIZE and keeps DATABASE_POOL_MIN_SIZE when idle. Size the pool so
+    # (web processes + workers) x max stays below Postgres' max_connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    _pool_min = env.int("DATABASE_POOL_MIN_SIZE", default=2)
+    _pool_max = env.int("DATABASE_POOL_MAX_SIZE", default=10)
+    if not 0 <= _pool_min <= _pool_max or _pool_max < 1:
+        raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must be between 0 and DATABASE_POOL_MAX_SIZE (>= 1).")
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "connect_timeout": 5,
+        "pool": {
+            "min_size": _pool_min,
+            "max_size": _pool_max,
+            # Seconds a request waits for a free connection before failing (instead of hanging).
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            # Connections idle this long are closed, down to min_size.
+            "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=60.0),
+        },
+    })
 else:
     # SQLite (the embedded default) serves an ASGI process with several threads writing at once:
     # wait for a writer instead of failing with "database is locked"; take the write lock when a
