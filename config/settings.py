@@ -387,6 +387,9 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 # /health is probed by load balancers over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# A monitor sending "Authorization: Bearer <HEALTH_TOKEN>" to /health sees which backend is down
+# and the version (so do verified admins); everyone else sees only ok/degraded. Empty: admins only.
+HEALTH_TOKEN = secret("HEALTH_TOKEN", default="")
 
 LOGGING = {
     "version": 1,
