@@ -374,6 +374,9 @@ PHONE_DEFAULT_REGION = env.str("HAVEN_PHONE_REGION", default="US")
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
+# Flash messages name patients: keep them server-side, never in a cookie (the default storage
+# falls back to a signed but readable `messages` cookie).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
