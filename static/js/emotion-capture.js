@@ -88,22 +88,12 @@
     return data;
   }
 
-  // The score bars carry their width in data-percent (no inline style attribute: the CSP forbids
-  // them); setting it through the CSSOM is allowed.
-  function sizeBars(root) {
-    root.querySelectorAll(".emotion-bar [data-percent]").forEach(function (bar) {
-      const percent = Math.max(0, Math.min(100, parseFloat(bar.dataset.percent) || 0));
-      bar.style.width = percent + "%";
-    });
-  }
-
   async function showResult(url) {
     const started = Date.now();
     while (Date.now() - started < GIVE_UP_MS) {
       const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } }).catch(function () { return null; });
       if (response && response.ok) {
         result.innerHTML = await response.text();
-        sizeBars(result);
         const node = result.querySelector("[data-status]");
         if (node && node.dataset.status !== "pending") return true;
       }
