@@ -7,6 +7,9 @@ when everything is up and 503 naming what is down. Details never contain connect
 credentials.
 
 Probed by load balancers and container health checks: no authentication, no CSRF, GET only.
+Anyone gets only {"status": "ok" | "degraded"} with 200 or 503; which backends were checked, what
+failed and the version are shown only to a signed-in admin who passed 2FA, or to a monitor that
+sends `Authorization: Bearer <HEALTH_TOKEN>` (backend names and versions help an attacker aim).
 """
 
 import asyncio
@@ -214,6 +217,17 @@ def run_checks(checks=None, deadline=None):
     return results
 
 
+def may_see_details(request):
+    """A verified admin, or a monitor with the HEALTH_TOKEN (compared in constant time)."""
+    token = getattr(settings, "HEALTH_TOKEN", "")
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and secrets.compare_digest(sent.strip().encode(), token.encode()):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and getattr(user, "is_admin", False)
+                and getattr(user, "is_verified", lambda: False)())
+
+
 @csrf_exempt
 @require_GET
 @never_cache
@@ -225,10 +239,11 @@ def health(request):
             "health check failed: %s",
             "; ".join(f"{name}: {checks[name]['detail']}" for name in down),
         )
-    body = {
-        "status": "error" if down else "ok",
-        "checks": checks,
-        "down": down,
-        "version": getattr(settings, "HAVEN_VERSION", None),
-    }
+    body = {"status": "degraded" if down else "ok"}
+    if may_see_details(request):
+        body.update({
+            "checks": checks,
+            "down": down,
+            "version": getattr(settings, "HAVEN_VERSION", None),
+        })
     return JsonResponse(body, status=503 if down else 200)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "axes",
     "ninja",
+    "csp",
     "core",
     "accounts",
     "clinic",
@@ -91,6 +93,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,9 +138,30 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # One psycopg pool per process, shared by its threads. Under the ASGI server every request runs
+    # its sync code in a thread of its own, and persistent connections (CONN_MAX_AGE > 0) stayed
+    # open, one per thread, long after the request: 2 became 39 while idle and a short load test
+    # exhausted Postgres' 100. With the pool a request takes a connection and gives it back at its
+    # end (Django requires CONN_MAX_AGE = 0 with a pool), so a process never holds more than
+    # DATABASE_POOL_MAX_SIZE and keeps DATABASE_POOL_MIN_SIZE when idle. Size the pool so
+    # (web processes + workers) x max stays below Postgres' max_connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    _pool_min = env.int("DATABASE_POOL_MIN_SIZE", default=2)
+    _pool_max = env.int("DATABASE_POOL_MAX_SIZE", default=10)
+    if not 0 <= _pool_min <= _pool_max or _pool_max < 1:
+        raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must be between 0 and DATABASE_POOL_MAX_SIZE (>= 1).")
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "connect_timeout": 5,
+        "pool": {
+            "min_size": _pool_min,
+            "max_size": _pool_max,
+            # Seconds a request waits for a free connection before failing (instead of hanging).
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            # Connections idle this long are closed, down to min_size.
+            "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=60.0),
+        },
+    })
 else:
     # SQLite (the embedded default) serves an ASGI process with several threads writing at once:
     # wait for a writer instead of failing with "database is locked"; take the write lock when a
@@ -353,6 +378,9 @@ PHONE_DEFAULT_REGION = env.str("HAVEN_PHONE_REGION", default="US")
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
+# Flash messages name patients: keep them server-side, never in a cookie (the default storage
+# falls back to a signed but readable `messages` cookie).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -364,8 +392,33 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+# Content-Security-Policy (django-csp): scripts and styles only from Haven's own static files, no
+# inline script, no inline event handler, no inline style (page JS binds through data- attributes;
+# JSON for scripts comes in json_script blocks, which are not executed). Images may be data: (the
+# 2FA QR code) and blob:, media blob: (voice message previews); sockets go to the same origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "frame-src": [NONE],
+        "worker-src": [SELF],
+    },
+}
+# Permissions-Policy and Cache-Control: no-store come from core.middleware.SecurityHeadersMiddleware.
 # /health is probed by load balancers over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# A monitor sending "Authorization: Bearer <HEALTH_TOKEN>" to /health sees which backend is down
+# and the version (so do verified admins); everyone else sees only ok/degraded. Empty: admins only.
+HEALTH_TOKEN = secret("HEALTH_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

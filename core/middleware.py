@@ -20,3 +20,49 @@ class DomainErrorMiddleware:
         if isinstance(exception, PermissionDenied):
             raise DjangoPermissionDenied(exception.message) from exception
         return None
+
+
+# Features no Haven page uses: denied everywhere, so an injected script or frame cannot ask.
+_DENIED_FEATURES = ("geolocation", "payment", "usb", "serial", "bluetooth", "hid", "midi",
+                    "magnetometer", "gyroscope", "accelerometer", "display-capture")
+# The pages that open the camera or the microphone, by URL name: the call room (both), the
+# emotion snapshot page (camera) and a chat (the microphone records voice messages).
+MEDIA_PAGES = {
+    "call_room": {"camera", "microphone"},
+    "emotion_snapshots": {"camera"},
+    "chat_detail": {"microphone"},
+}
+
+
+def permissions_policy(url_name):
+    allowed = MEDIA_PAGES.get(url_name, set())
+    parts = [f"{feature}={'(self)' if feature in allowed else '()'}" for feature in ("camera", "microphone")]
+    parts += [f"{feature}=()" for feature in _DENIED_FEATURES]
+    parts.append("fullscreen=(self)")
+    return ", ".join(parts)
+
+
+class SecurityHeadersMiddleware:
+    """Permissions-Policy on every response (camera and microphone only on the pages above), and
+    `Cache-Control: no-store` on everything that may carry patient data: every response to a
+    signed-in request and every /api/ response (static files are served before this runs)."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.static_prefix = settings.STATIC_URL or "/static/"
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        response.setdefault("Permissions-Policy", permissions_policy(match.url_name if match else None))
+        if request.path.startswith(self.static_prefix):
+            return response
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private, max-age=0
+            response["Pragma"] = "no-cache"
+        return response

@@ -20,10 +20,19 @@ FAST_ENOUGH = health_module.CHECK_DEADLINE + 2
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(30)]
 
+MONITOR_TOKEN = "monitor-token-for-tests"
 
-def get_health(client):
+
+@pytest.fixture(autouse=True)
+def _health_token(settings):
+    settings.HEALTH_TOKEN = MONITOR_TOKEN
+
+
+def get_health(client, token=MONITOR_TOKEN):
+    """GET /health as the monitor (its token shows the details), or anonymously with token=None."""
     started = time.monotonic()
-    response = client.get("/health")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = client.get("/health", headers=headers)
     elapsed = time.monotonic() - started
     assert response["Content-Type"] == "application/json"
     return response, response.json(), elapsed
@@ -43,6 +52,56 @@ def test_all_ok_on_configured_backends(client, settings):
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
 
+def test_anonymous_sees_only_the_status(client):
+    response, body, _ = get_health(client, token=None)
+
+    assert response.status_code == 200
+    assert body == {"status": "ok"}
+
+
+@pytest.mark.timeout(20)
+def test_anonymous_sees_degraded_without_naming_the_part_that_is_down(client, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}
+    }
+
+    response, body, _ = get_health(client, token=None)
+
+    assert response.status_code == 503
+    assert body == {"status": "degraded"}
+
+
+@pytest.mark.parametrize("header", ["Bearer wrong-token", f"Basic {MONITOR_TOKEN}", f"Bearer {MONITOR_TOKEN}x"])
+def test_a_wrong_token_sees_only_the_status(client, header):
+    body = client.get("/health", headers={"Authorization": header}).json()
+
+    assert body == {"status": "ok"}
+
+
+def test_no_token_configured_means_no_token_works(client, settings):
+    settings.HEALTH_TOKEN = ""
+
+    assert client.get("/health", headers={"Authorization": "Bearer "}).json() == {"status": "ok"}
+
+
+def test_a_verified_admin_sees_the_details(client, ada, settings):
+    from conftest import login_verified
+
+    login_verified(client, ada)
+    response, body, _ = get_health(client, token=None)
+
+    assert set(body["checks"]) == {"database", "cache", "channel_layer", "broker"}
+    assert body["version"] == settings.HAVEN_VERSION
+
+
+def test_other_signed_in_people_see_only_the_status(client, alice, carol):
+    from conftest import login_verified
+
+    for person in (alice, carol):
+        login_verified(client, person)
+        assert get_health(client, token=None)[1] == {"status": "ok"}
+
+
 def test_needs_no_login_or_csrf_and_only_allows_get():
     client = Client(enforce_csrf_checks=True)  # anonymous, CSRF enforced
 
@@ -60,7 +119,7 @@ def test_cache_down_is_503_naming_cache(client, settings):
     response, body, elapsed = get_health(client)
 
     assert response.status_code == 503
-    assert body["status"] == "error"
+    assert body["status"] == "degraded"
     assert body["down"] == ["cache"]
     assert body["checks"]["cache"]["ok"] is False
     assert body["checks"]["database"]["ok"] is True

@@ -92,16 +92,37 @@ def _artifact_name(request, suffix=""):
     return ARTIFACTS / f"{name}{suffix}.png"
 
 
+# Console errors that mean the Content-Security-Policy or the Permissions-Policy blocked something
+# a page needed ("Refused to execute inline script ...", "Refused to apply inline style ...",
+# "Refused to connect to ...", "Permissions policy violation: camera ...").
+POLICY_VIOLATION = re.compile(r"Refused to|Content Security Policy|Permissions policy violation", re.I)
+
+
+def _watch_policy_violations(context, violations):
+    def on_console(message):
+        if message.type in ("error", "warning") and POLICY_VIOLATION.search(message.text):
+            violations.append(f"{message.text} ({message.location.get('url', '')})")
+
+    context.on("console", on_console)
+
+
+def _fail_on_policy_violations(violations):
+    if violations:
+        pytest.fail("the page broke the CSP or Permissions-Policy:\n" + "\n".join(dict.fromkeys(violations)))
+
+
 @pytest.fixture
 def new_context(browser, request):
     """Make extra, isolated browser contexts (another person signing in, in parallel with
     ``page``): ``new_context("admin")``. Each is screenshotted (name-suffixed with its label) and
     closed at teardown."""
     contexts = []
+    violations = []
 
     def make(label="extra"):
         context = browser.new_context(viewport=VIEWPORT, locale="en-US")
         context.set_default_timeout(TIMEOUT_MS)
+        _watch_policy_violations(context, violations)
         contexts.append((label, context))
         return context
 
@@ -115,6 +136,7 @@ def new_context(browser, request):
             except Exception:  # a screenshot must never hide the real test outcome
                 pass
         context.close()
+    _fail_on_policy_violations(violations)
 
 
 @pytest.fixture
@@ -122,6 +144,8 @@ def page(browser, request):
     """A page in a fresh context (no cookies shared with other tests); screenshotted at teardown."""
     context = browser.new_context(viewport=VIEWPORT, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
+    violations = []
+    _watch_policy_violations(context, violations)
     page = context.new_page()
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
@@ -130,6 +154,7 @@ def page(browser, request):
     except Exception:  # a screenshot must never hide the real test outcome
         pass
     context.close()
+    _fail_on_policy_violations(violations)
 
 
 # --- a real ASGI server (HTTP + websockets) ---------------------------------------------------------

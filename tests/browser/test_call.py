@@ -20,7 +20,8 @@ from playwright.sync_api import expect
 
 from clinic.models import AppointmentType
 from conftest import require_service
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, _artifact_name, _session_of
+from tests.browser.conftest import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, _artifact_name,
+                                    _fail_on_policy_violations, _session_of, _watch_policy_violations)
 from tests.factories import AppointmentFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -47,11 +48,13 @@ def call_browser(browser):
 @pytest.fixture
 def call_contexts(call_browser, request):
     contexts = []
+    violations = []
 
     def make(label, base_url, session_cookie):
         context = call_browser.new_context(viewport=VIEWPORT, locale="en-US",
                                            permissions=["camera", "microphone"])
         context.set_default_timeout(TIMEOUT_MS)
+        _watch_policy_violations(context, violations)
         context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": base_url}])
         contexts.append((label, context))
         return context.new_page()
@@ -65,6 +68,7 @@ def call_contexts(call_browser, request):
             except Exception:  # a screenshot must never hide the real test outcome
                 pass
         context.close()
+    _fail_on_policy_violations(violations)
 
 
 def _join(page, url):

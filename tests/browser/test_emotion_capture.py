@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import PASSWORD, require_service
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, _artifact_name
+from tests.browser.conftest import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, _artifact_name,
+                                    _fail_on_policy_violations, _watch_policy_violations)
 from wellness.models import EmotionSnapshot
 from wellness.tests.test_snapshots import (  # noqa: F401 (fixtures)
     _emotion_weights_setting,
@@ -41,6 +42,8 @@ def camera_browser(browser):
 def camera_page(camera_browser, request):
     context = camera_browser.new_context(viewport=VIEWPORT, locale="en-US", permissions=["camera"])
     context.set_default_timeout(TIMEOUT_MS)
+    violations = []
+    _watch_policy_violations(context, violations)
     page = context.new_page()
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
@@ -49,6 +52,7 @@ def camera_page(camera_browser, request):
     except Exception:  # a screenshot must never hide the real test outcome
         pass
     context.close()
+    _fail_on_policy_violations(violations)
 
 
 def _sign_in(page, live_server, login):

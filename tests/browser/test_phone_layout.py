@@ -7,6 +7,7 @@ from django.test import Client
 
 from clinic.models import CareTeamMember
 from conftest import login_verified
+from tests.browser.conftest import _fail_on_policy_violations, _watch_policy_violations
 from telehealth import chat as chats
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,6 +31,8 @@ def unread_chat(alice, bob, carol):
 def overflow(browser, live_server, user, paths):
     client = login_verified(Client(), user)
     context = browser.new_context(viewport=PHONE, locale="en-US")
+    violations = []
+    _watch_policy_violations(context, violations)
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
                           "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
     page = context.new_page()
@@ -41,6 +44,7 @@ def overflow(browser, live_server, user, paths):
             widths[path] = page.evaluate("document.documentElement.scrollWidth")
     finally:
         context.close()
+    _fail_on_policy_violations(violations)
     return {path: width for path, width in widths.items() if width > PHONE["width"]}
 
 
