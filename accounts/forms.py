@@ -163,6 +163,11 @@ class PasswordConfirmForm(AccessibleErrorsMixin, forms.Form):
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
+class TwoFactorRemoveForm(PasswordConfirmForm):
+    token = forms.CharField(label=_("Code from your authenticator app, or a backup code"), max_length=16,
+                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+
+
 class ApplicationRejectForm(AccessibleErrorsMixin, forms.Form):
     rejection_reason = forms.CharField(label=_("Reason (sent to the doctor)"), widget=forms.Textarea(attrs={"rows": 4}))
 

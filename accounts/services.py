@@ -419,6 +419,9 @@ def totp_device_start(*, user: User) -> TOTPDevice:
 @transaction.atomic
 def totp_device_confirm(*, user: User, token: str, request=None) -> list[str]:
     """Confirm enrolment with a first code; returns fresh backup codes to show once."""
+    if TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).exists():
+        # Replacing a factor goes through two_factor_remove, which asks for the current one.
+        raise DomainError(_("Two-factor authentication is already on. Remove it first to use another app."))
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
     if device is None:
         raise DomainError(_("Start the set-up again: no authenticator is waiting for confirmation."))
@@ -468,10 +471,18 @@ def otp_verify(*, user: User, token: str, request=None):
 
 
 @transaction.atomic
-def two_factor_remove(*, user: User, password: str, request=None) -> None:
-    """Remove all second factors after re-entering the password."""
+def two_factor_remove(*, user: User, password: str, token: str, request=None) -> None:
+    """Remove all second factors. Needs the password *and* a current code (authenticator or
+    backup code): whoever learnt only the password cannot swap in their own authenticator.
+    The owner is e-mailed, so a removal they did not make does not go unnoticed."""
     if not user.check_password(password or ""):
         raise ValidationError({"password": [_("The password is not correct.")]})
+    if otp_verify(user=user, token=token, request=request) is None:
+        raise ValidationError({"token": [_("That code is not right or was already used. Try the next code from "
+                                           "your app, or a backup code.")]})
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     audit_record(action=AuditAction.TWO_FACTOR_REMOVED, actor=user, target=user, request=request)
+    from accounts.tasks import send_security_email
+
+    _on_commit(send_security_email, str(user.pk), "two_factor_removed")

@@ -80,3 +80,18 @@ def send_staff_invitation_email(invitation_id: str) -> bool:
         invitation.save(update_fields=["emailed_at"])
     return True
 
+
+
+@shared_task(**RETRY)
+def send_security_email(user_id: str, template: str, to: str | None = None, **context) -> bool:
+    """A security notice to an account's owner (a factor removed, an address changed, a sign-up
+    tried with their address). ``to`` overrides the address (the *old* one after a change).
+    Sent at most once per event: the caller queues it on commit of the event it reports."""
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    to = to or (user.email if user else None)
+    if user is None or not to:
+        return False
+    _send(to, template, {"user": user, **context}, user.preferred_language)
+    return True

@@ -20,11 +20,11 @@ from accounts.forms import (
     DoctorReapplyForm,
     HospitalSignupForm,
     OTPTokenForm,
-    PasswordConfirmForm,
     PatientSignupForm,
     ProfileForm,
     StaffAcceptForm,
     StaffInviteForm,
+    TwoFactorRemoveForm,
 )
 from accounts.models import ApplicationStatus, StaffInvitation, User
 from core.errors import DomainError, NotFound
@@ -300,7 +300,7 @@ def two_factor_manage(request):
         "enabled": services.has_two_factor(request.user),
         "backup_left": StaticToken.objects.filter(device__user=request.user).count(),
         "required": request.user.requires_two_factor,
-        "remove_form": PasswordConfirmForm(),
+        "remove_form": TwoFactorRemoveForm(),
     })
 
 
@@ -384,10 +384,13 @@ def two_factor_verify(request):
 @login_required
 @require_POST
 def two_factor_remove(request):
-    form = PasswordConfirmForm(request.POST)
+    if not request.user.is_verified():  # the access gate sends such a session to verify first
+        return redirect("two_factor_verify")
+    form = TwoFactorRemoveForm(request.POST)
     if form.is_valid():
         try:
-            services.two_factor_remove(user=request.user, password=form.cleaned_data["password"], request=request)
+            services.two_factor_remove(user=request.user, password=form.cleaned_data["password"],
+                                       token=form.cleaned_data["token"], request=request)
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
