@@ -15,7 +15,7 @@ from pydantic import EmailStr, Field
 
 from accounts import selectors, services
 from accounts.models import Role, User
-from accounts.tokens import TokenError, issue_pair, user_for_token
+from accounts.tokens import TokenError, issue_pair, revoke_family_of, rotate, user_for_token
 from clinic.models import Gender
 from core.errors import DomainError, PermissionDenied
 
@@ -195,13 +195,31 @@ def login(request, payload: LoginIn):
     return issue_pair(user)
 
 
-@auth_router.post("/refresh", auth=None, response=TokensOut, summary="Exchange a refresh token for new tokens")
+@auth_router.post("/refresh", auth=None, response=TokensOut,
+                  summary="Exchange a refresh token for new tokens (the old refresh token is spent)")
 def refresh(request, payload: RefreshIn):
     try:
-        user = user_for_token(payload.refresh, kind="refresh")
+        return rotate(payload.refresh, request=request)
     except TokenError as exc:
         raise APIError(str(exc), 401) from exc
-    return issue_pair(user)
+
+
+class LogoutIn(Schema):
+    refresh: str | None = Field(None, description="The refresh token, when no Bearer access token is sent")
+
+
+@auth_router.post("/logout", auth=None, response={204: None},
+                  summary="Sign out: revoke every token of this sign-in (Bearer access token or refresh token)")
+def logout(request, payload: LogoutIn = None):
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else (payload.refresh if payload else None)
+    if not token:
+        raise APIError(_("Send the Bearer access token or the refresh token of the sign-in to end."), 401)
+    try:
+        revoke_family_of(token, request=request)
+    except TokenError as exc:
+        raise APIError(str(exc), 401) from exc
+    return Status(204, None)
 
 
 def _timeslots(raw: str):

@@ -10,6 +10,8 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login.failed", _("Login failed")
     LOCKED_OUT = "login.locked_out", _("Locked out")
     LOGOUT = "logout", _("Logout")
+    TOKEN_REVOKED = "token.revoked", _("API sign-in ended")
+    TOKEN_REUSE_DETECTED = "token.reuse_detected", _("Reused refresh token: API sign-in revoked")
     TWO_FACTOR_ENROLLED = "2fa.enrolled", _("Two-factor enrolled")
     TWO_FACTOR_REMOVED = "2fa.removed", _("Two-factor removed")
     BACKUP_CODES_GENERATED = "2fa.backup_codes", _("Backup codes generated")
