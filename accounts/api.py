@@ -15,6 +15,7 @@ from pydantic import EmailStr, Field
 
 from accounts import selectors, services
 from accounts.models import Role, User
+from accounts.throttles import login_throttle, refresh_throttle, signup_throttle
 from accounts.tokens import TokenError, issue_pair, revoke_family_of, rotate, user_for_token
 from clinic.models import Gender
 from core.errors import DomainError, PermissionDenied
@@ -171,7 +172,7 @@ class AdminSignupIn(Schema):
 auth_router = Router(tags=["auth"])
 
 
-@auth_router.post("/login", auth=None, response=TokensOut,
+@auth_router.post("/login", auth=None, response=TokensOut, throttle=[login_throttle],
                   summary="Sign in with email or phone + password (+ two-factor code)")
 def login(request, payload: LoginIn):
     key = "email" if "@" in payload.login else "phone"
@@ -195,7 +196,7 @@ def login(request, payload: LoginIn):
     return issue_pair(user)
 
 
-@auth_router.post("/refresh", auth=None, response=TokensOut,
+@auth_router.post("/refresh", auth=None, response=TokensOut, throttle=[refresh_throttle],
                   summary="Exchange a refresh token for new tokens (the old refresh token is spent)")
 def refresh(request, payload: RefreshIn):
     try:
@@ -232,7 +233,7 @@ def _timeslots(raw: str):
     return value
 
 
-@auth_router.post("/patient-signup", auth=None, response={201: SignupOut},
+@auth_router.post("/patient-signup", auth=None, response={201: SignupOut}, throttle=[signup_throttle],
                   summary="Create a patient account (active at once)")
 def patient_signup(request, data: Form[PatientSignupIn], photo: File[UploadedFile] = None):
     user = services.patient_signup(
@@ -243,7 +244,7 @@ def patient_signup(request, data: Form[PatientSignupIn], photo: File[UploadedFil
     return Status(201, {"user": user, "tokens": tokens})
 
 
-@auth_router.post("/doctor-signup", auth=None, response={201: DoctorSignupOut},
+@auth_router.post("/doctor-signup", auth=None, response={201: DoctorSignupOut}, throttle=[signup_throttle],
                   summary="Apply as a doctor (multipart, with identity proof); pending until approved")
 def doctor_signup(request, data: Form[DoctorSignupIn], identity_proof: File[UploadedFile],
                   cv_file: File[UploadedFile] = None, photo: File[UploadedFile] = None):
@@ -256,7 +257,7 @@ def doctor_signup(request, data: Form[DoctorSignupIn], identity_proof: File[Uplo
     return Status(201, {"user": application.user, "application": application})
 
 
-@auth_router.post("/hospital-signup", auth=None, response={201: HospitalSignupOut},
+@auth_router.post("/hospital-signup", auth=None, response={201: HospitalSignupOut}, throttle=[signup_throttle],
                   summary="Register a hospital and its first staff user; pending until approved")
 def hospital_signup(request, data: HospitalSignupIn):
     hospital = services.hospital_signup(

@@ -27,6 +27,7 @@ from accounts.forms import (
     TwoFactorRemoveForm,
 )
 from accounts.models import ApplicationStatus, StaffInvitation, User
+from accounts.throttles import web_signup_throttled
 from core.errors import DomainError, NotFound
 
 
@@ -59,6 +60,8 @@ def signup_choice(request):
 
 @require_http_methods(["GET", "POST"])
 def patient_signup(request):
+    if (throttled := web_signup_throttled(request)) is not None:
+        return throttled
     form = PatientSignupForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -78,6 +81,8 @@ def patient_signup(request):
 
 @require_http_methods(["GET", "POST"])
 def doctor_apply(request):
+    if (throttled := web_signup_throttled(request)) is not None:
+        return throttled
     form = DoctorApplicationForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         slots, slot_errors = form.timeslots_from(request.POST)
@@ -101,6 +106,8 @@ def doctor_apply(request):
 
 @require_http_methods(["GET", "POST"])
 def hospital_signup(request):
+    if (throttled := web_signup_throttled(request)) is not None:
+        return throttled
     form = HospitalSignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data

@@ -254,6 +254,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
 
+# Per-IP limits (django-ninja throttles; the web sign-up forms share the sign-up budget).
+THROTTLE_LOGIN_RATE = env.str("HAVEN_THROTTLE_LOGIN", default="20/m")
+THROTTLE_REFRESH_RATE = env.str("HAVEN_THROTTLE_REFRESH", default="60/m")
+THROTTLE_SIGNUP_RATE = env.str("HAVEN_THROTTLE_SIGNUP", default="10/h")
+
 OTP_TOTP_ISSUER = "Haven"
 # Roles that must enrol and verify a second factor before reaching their pages.
 TWO_FACTOR_REQUIRED_ROLES = ("doctor", "admin")
