@@ -18,7 +18,11 @@ from accounts.models import Role, User
 from accounts.throttles import login_throttle, refresh_throttle, signup_throttle
 from accounts.tokens import TokenError, issue_pair, revoke_family_of, rotate, user_for_token
 from clinic.models import Gender
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
+
+
+# What a doctor or hospital staff account awaiting approval (or rejected) may call.
+STATUS_ONLY_ROUTES = {("GET", "/users/me"), ("GET", "/users/me/application")}
 
 
 class JWTAuth(HttpBearer):
@@ -27,6 +31,11 @@ class JWTAuth(HttpBearer):
             user = user_for_token(token, kind="access")
         except TokenError:
             return None
+        if not user.api_approved:
+            route = request.path.removeprefix("/api/v1").rstrip("/") or "/"
+            if (request.method, route) not in STATUS_ONLY_ROUTES:
+                raise PermissionDenied(_("Your account is not approved yet: until it is, the API answers only "
+                                         "/users/me and /users/me/application."))
         request.user = user
         return user
 
@@ -286,6 +295,31 @@ users_router = Router(tags=["users"])
 @users_router.get("/me", response=UserOut, summary="The signed-in user")
 def me(request):
     return request.auth
+
+
+class ApplicationStatusOut(Schema):
+    kind: str = Field(..., description="doctor_application or hospital")
+    status: str
+    rejection_reason: str
+    decided_at: dt.datetime | None
+    application: ApplicationOut | None = None
+    hospital_id: UUID | None = None
+
+
+@users_router.get("/me/application", response=ApplicationStatusOut,
+                  summary="The status of my doctor application or of my hospital's registration")
+def my_application(request):
+    user = request.auth
+    if user.is_doctor:
+        application = selectors.doctor_application_current(user=user)
+        if application is not None:
+            return {"kind": "doctor_application", "status": application.status, "application": application,
+                    "rejection_reason": application.rejection_reason, "decided_at": application.decided_at}
+    hospital = selectors.hospital_of_staff(user) if user.is_hospital_staff else None
+    if hospital is not None:
+        return {"kind": "hospital", "status": hospital.status, "hospital_id": hospital.id,
+                "rejection_reason": hospital.rejection_reason, "decided_at": hospital.decided_at}
+    raise NotFound(_("You have no application."))
 
 
 @users_router.put("/me", response=UserOut, summary="Update the signed-in user's profile")

@@ -7,11 +7,13 @@ the family, and logout revokes it; access tokens of a revoked family stop workin
 """
 
 import hashlib
+import time
 import uuid
 
 import jwt
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -71,12 +73,26 @@ def _decode(token: str, *, kind: str) -> dict:
 
 
 def user_for_token(token: str, *, kind: str) -> User:
-    """The user of a valid token whose family is not revoked: one query."""
+    """The user of a valid token whose family is not revoked: one query, which also tells whether
+    a doctor or hospital staff account is approved (``user.api_approved``)."""
+    from accounts.models import ApplicationStatus, DoctorApplication
+
     payload = _decode(token, kind=kind)
     user = (User.objects.filter(pk=payload["sub"], is_active=True, api_token_families__pk=payload["fam"],
-                                api_token_families__revoked_at__isnull=True).first())
+                                api_token_families__revoked_at__isnull=True)
+            .annotate(_doctor_approved=Exists(DoctorApplication.objects.filter(
+                          user=OuterRef("pk"), status=ApplicationStatus.APPROVED)),
+                      _hospital_status=F("hospital_staff__hospital__status"))
+            .first())
     if user is None or payload.get("fp") != _fingerprint(user):
         raise TokenError(_("Token is no longer valid."))
+    if user.is_doctor:
+        user._haven_doctor_approved = (time.monotonic(), user._doctor_approved)  # see doctor_is_approved
+        user.api_approved = user._doctor_approved
+    elif user.is_hospital_staff:
+        user.api_approved = user._hospital_status == "approved"
+    else:
+        user.api_approved = True
     return user
 
 
