@@ -33,7 +33,7 @@ from clinic.models import (
 )
 from core.errors import Conflict, DomainError, PermissionDenied
 from core.phones import normalize_phone
-from core.uploads import reencode_image, validate_document
+from core.uploads import clean_document, reencode_image
 
 BACKUP_CODE_COUNT = 10
 INVITATION_TTL = dt.timedelta(days=7)
@@ -151,14 +151,15 @@ def _new_application(*, user, specialty, years_experience, cv_text, cv_file, ide
         errors["specialty"] = [_("Enter your specialty.")]
     if errors:
         raise ValidationError(errors)
+    # Stored rebuilt, never as uploaded: images lose EXIF (GPS), PDFs lose scripts and payloads.
     try:
-        proof_type = validate_document(identity_proof)
+        identity_proof, proof_type = clean_document(identity_proof)
     except ValidationError as exc:
         raise ValidationError({"identity_proof": exc.messages}) from exc
     cv_type = ""
     if cv_file:
         try:
-            cv_type = validate_document(cv_file)
+            cv_file, cv_type = clean_document(cv_file)
         except ValidationError as exc:
             raise ValidationError({"cv_file": exc.messages}) from exc
     application = DoctorApplication(

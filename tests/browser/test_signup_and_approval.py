@@ -23,8 +23,9 @@ def _png(path):
 
 
 def _pdf(path):
-    path.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-                     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    from conftest import pdf_upload  # a real PDF: uploads are parsed and rebuilt (issue 9)
+
+    path.write_bytes(pdf_upload().read())
     return path
 
 
