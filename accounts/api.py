@@ -81,6 +81,7 @@ class UserUpdateIn(Schema):
     preferred_language: str | None = None
     location: str | None = Field(None, max_length=200)
     timezone: str | None = Field(None, max_length=64)
+    password: str | None = Field(None, description="Your current password: needed to change email or phone")
 
 
 class TokensOut(Schema):
@@ -324,8 +325,8 @@ def my_application(request):
 
 @users_router.put("/me", response=UserOut, summary="Update the signed-in user's profile")
 def me_update(request, payload: UserUpdateIn):
-    return services.user_update(actor=request.auth, user=request.auth,
-                                data=payload.dict(exclude_unset=True), request=request)
+    return services.user_update(actor=request.auth, user=request.auth, password=payload.password,
+                                data=payload.dict(exclude_unset=True, exclude={"password"}), request=request)
 
 
 @users_router.get("", response=list[UserOut], summary="All users (administrators only)")
@@ -344,5 +345,5 @@ def user_detail(request, user_id: UUID):
 @users_router.put("/{user_id}", response=UserOut, summary="Update a user (self or administrators)")
 def user_update(request, user_id: UUID, payload: UserUpdateIn):
     user = selectors.user_get(fetched_by=request.auth, user_id=user_id)
-    return services.user_update(actor=request.auth, user=user, data=payload.dict(exclude_unset=True),
-                                request=request)
+    return services.user_update(actor=request.auth, user=user, password=payload.password,
+                                data=payload.dict(exclude_unset=True, exclude={"password"}), request=request)

@@ -146,6 +146,10 @@ class StaffAcceptForm(AccessibleErrorsMixin, forms.Form):
 class ProfileForm(AccessibleErrorsMixin, forms.ModelForm):
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
     photo = forms.ImageField(label=_("Profile photo"), required=False)
+    current_password = forms.CharField(
+        label=_("Current password"), required=False, strip=False,
+        help_text=_("Needed only to change your email or phone."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
     class Meta:
         model = User

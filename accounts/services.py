@@ -375,13 +375,19 @@ USER_EDITABLE_FIELDS = ("name", "email", "phone", "preferred_language", "locatio
 
 
 @transaction.atomic
-def user_update(*, actor: User, user: User, data: dict, photo=None, request=None) -> User:
-    """Update profile fields. Role and activation are admin matters and not changed here."""
+def user_update(*, actor: User, user: User, data: dict, photo=None, password: str | None = None,
+                request=None) -> User:
+    """Update profile fields. Role and activation are admin matters and not changed here.
+    A new e-mail or phone needs the actor's password (a stolen session or access token alone
+    cannot take the account over), and the old address is told, with a link that undoes it."""
     data = {k: v for k, v in data.items() if k in USER_EDITABLE_FIELDS and v is not None}
+    old_email, old_phone = user.email, user.phone
     if "email" in data or "phone" in data:
         email, phone = _check_identity_free(email=data.get("email", user.email),
                                             phone=data.get("phone", user.phone), exclude=user)
         data["email"], data["phone"] = email, phone
+        if (email, phone) != (old_email, old_phone) and not actor.check_password(password or ""):
+            raise ValidationError({"password": [_("Enter your current password to change your email or phone.")]})
     changed = [k for k, v in data.items() if getattr(user, k) != v]
     for key in changed:
         setattr(user, key, data[key])
@@ -398,6 +404,59 @@ def user_update(*, actor: User, user: User, data: dict, photo=None, request=None
     if "name" in changed and user.is_patient:
         Patient.objects.filter(user=user).update(name=user.name)
     audit_record(action=AuditAction.USER_UPDATED, actor=actor, target=user, request=request, fields=sorted(changed))
+    if "email" in changed or "phone" in changed:
+        from accounts.tasks import send_identity_change_notice
+
+        token = identity_undo_token(user=user, old_email=old_email, old_phone=old_phone)
+        transaction.on_commit(lambda: send_identity_change_notice.delay(
+            str(user.pk), old_email, old_phone if "phone" in changed else None, token))
+    return user
+
+
+IDENTITY_UNDO_SALT = "accounts.identity-change-undo"
+
+
+def identity_undo_token(*, user: User, old_email: str | None, old_phone: str | None) -> str:
+    """A signed, expiring link token that puts the old e-mail and phone back (see identity_change_undo)."""
+    from django.core import signing
+
+    return signing.dumps({"u": str(user.pk), "oe": old_email, "op": old_phone, "ne": user.email, "np": user.phone},
+                         salt=IDENTITY_UNDO_SALT, compress=True)
+
+
+def identity_undo_read(token: str) -> dict:
+    from django.core import signing
+
+    try:
+        return signing.loads(token, salt=IDENTITY_UNDO_SALT, max_age=settings.IDENTITY_UNDO_MAX_AGE)
+    except signing.BadSignature as exc:  # includes SignatureExpired
+        raise DomainError(_("This link is invalid or has expired.")) from exc
+
+
+@transaction.atomic
+def identity_change_undo(*, token: str, request=None) -> User:
+    """The owner of the old address undoes a change of e-mail or phone. Whoever made the change
+    knew the password, so it stops working (and with it every session and API token): the owner
+    sets a new one through "forgot password" at the restored address."""
+    from accounts.tokens import revoke_all
+
+    claims = identity_undo_read(token)
+    user = User.objects.select_for_update().filter(pk=claims["u"]).first()
+    if user is None or (user.email, user.phone) != (claims["ne"], claims["np"]):
+        raise DomainError(_("This change was already undone, or the address was changed again."))
+    others = User.objects.exclude(pk=user.pk)
+    if claims["oe"] and not others.filter(email__iexact=claims["oe"]).exists():
+        user.email = claims["oe"]
+    if claims["op"] and not others.filter(phone=claims["op"]).exists():
+        user.phone = claims["op"]
+    user.set_unusable_password()
+    user.save()
+    if user.email:
+        EmailAddress.objects.filter(user=user).delete()
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    revoke_all(user, reason="identity_undo")
+    audit_record(action=AuditAction.IDENTITY_CHANGE_UNDONE, actor=None, target=user, request=request,
+                 restored_email=bool(claims["oe"]), restored_phone=bool(claims["op"]))
     return user
 
 

@@ -257,14 +257,30 @@ def profile(request):
         d = form.cleaned_data
         try:
             services.user_update(actor=request.user, user=request.user, data=d, photo=d.get("photo"),
-                                 request=request)
+                                 password=d.get("current_password"), request=request)
         except ValidationError as exc:
             request.user.refresh_from_db()
+            if hasattr(exc, "error_dict") and "password" in exc.error_dict:
+                exc.error_dict["current_password"] = exc.error_dict.pop("password")
             attach_errors(form, exc)
         else:
             messages.success(request, _("Your profile was saved."))
             return redirect("profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def identity_change_undo(request, token):
+    """The link sent to the old address: GET shows what will be restored (link scanners open
+    links), the button POSTs."""
+    try:
+        claims = services.identity_undo_read(token)
+        if request.method == "POST":
+            services.identity_change_undo(token=token, request=request)
+            return render(request, "accounts/identity_undo.html", {"done": True, "claims": claims})
+    except DomainError as exc:
+        return render(request, "accounts/identity_undo.html", {"error": exc.message}, status=400)
+    return render(request, "accounts/identity_undo.html", {"claims": claims})
 
 
 @login_required

@@ -18,6 +18,7 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_FAILED = "2fa.failed", _("Two-factor code rejected")
     USER_CREATED = "user.created", _("Account created")
     USER_UPDATED = "user.updated", _("Account updated")
+    IDENTITY_CHANGE_UNDONE = "user.identity_undone", _("Email or phone change undone by the old address")
     APPLICATION_SUBMITTED = "application.submitted", _("Doctor application submitted")
     APPLICATION_APPROVED = "application.approved", _("Doctor application approved")
     APPLICATION_REJECTED = "application.rejected", _("Doctor application rejected")

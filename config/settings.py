@@ -254,6 +254,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
 
+# How long the "this wasn't me" link sent to the old address after an email/phone change works.
+IDENTITY_UNDO_MAX_AGE = env.int("HAVEN_IDENTITY_UNDO_DAYS", default=7) * 24 * 3600
+# allauth's own email/phone management asks for the password again and tells the old address.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+
 # Per-IP limits (django-ninja throttles; the web sign-up forms share the sign-up budget).
 THROTTLE_LOGIN_RATE = env.str("HAVEN_THROTTLE_LOGIN", default="20/m")
 THROTTLE_REFRESH_RATE = env.str("HAVEN_THROTTLE_REFRESH", default="60/m")
