@@ -101,9 +101,15 @@ class RefreshIn(Schema):
     refresh: str
 
 
-class SignupOut(Schema):
-    user: UserOut
-    tokens: TokensOut | None = None
+class SignupAcceptedOut(Schema):
+    detail: str
+
+
+def _signup_accepted():
+    """The one answer of every sign-up, new e-mail/phone or not (an existing owner is told)."""
+    return Status(202, {"detail": _("Thank you. If this email or phone is new to Haven, the account is ready: sign "
+                                    "in with it and your password. If it already has an account, we have sent a "
+                                    "message to it instead.")})
 
 
 class PatientSignupIn(Schema):
@@ -143,11 +149,6 @@ class ApplicationOut(Schema):
     decided_at: dt.datetime | None
 
 
-class DoctorSignupOut(Schema):
-    user: UserOut
-    application: ApplicationOut
-
-
 class HospitalSignupIn(Schema):
     hospital_name: str = Field(..., min_length=2, max_length=200)
     address: str = Field(..., min_length=2, max_length=300)
@@ -162,12 +163,6 @@ class HospitalSignupIn(Schema):
     email: EmailStr
     phone: str | None = None
     password: str
-
-
-class HospitalSignupOut(Schema):
-    user: UserOut
-    hospital_id: UUID
-    hospital_status: str
 
 
 class AdminSignupIn(Schema):
@@ -243,40 +238,38 @@ def _timeslots(raw: str):
     return value
 
 
-@auth_router.post("/patient-signup", auth=None, response={201: SignupOut}, throttle=[signup_throttle],
-                  summary="Create a patient account (active at once)")
+@auth_router.post("/patient-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
+                  summary="Create a patient account (then sign in with /auth/login)")
 def patient_signup(request, data: Form[PatientSignupIn], photo: File[UploadedFile] = None):
-    user = services.patient_signup(
+    services.patient_signup(
         name=data.name, date_of_birth=data.date_of_birth, gender=data.gender,
         preferred_language=data.preferred_language, location=data.location, phone=data.phone,
         password=data.password, email=data.email, photo=photo, timezone_name=data.timezone, request=request)
-    tokens = issue_pair(user) if not services.has_two_factor(user) else None
-    return Status(201, {"user": user, "tokens": tokens})
+    return _signup_accepted()
 
 
-@auth_router.post("/doctor-signup", auth=None, response={201: DoctorSignupOut}, throttle=[signup_throttle],
+@auth_router.post("/doctor-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
                   summary="Apply as a doctor (multipart, with identity proof); pending until approved")
 def doctor_signup(request, data: Form[DoctorSignupIn], identity_proof: File[UploadedFile],
                   cv_file: File[UploadedFile] = None, photo: File[UploadedFile] = None):
-    application = services.doctor_apply(
+    services.doctor_apply(
         name=data.name, email=data.email, phone=data.phone, password=data.password,
         specialty=data.specialty, years_experience=data.years_experience, cv_text=data.cv_text,
         identity_proof=identity_proof, cv_file=cv_file, photo=photo,
         proposed_timeslots=_timeslots(data.proposed_timeslots),
         preferred_language=data.preferred_language, timezone_name=data.timezone, request=request)
-    return Status(201, {"user": application.user, "application": application})
+    return _signup_accepted()
 
 
-@auth_router.post("/hospital-signup", auth=None, response={201: HospitalSignupOut}, throttle=[signup_throttle],
+@auth_router.post("/hospital-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
                   summary="Register a hospital and its first staff user; pending until approved")
 def hospital_signup(request, data: HospitalSignupIn):
-    hospital = services.hospital_signup(
+    services.hospital_signup(
         hospital_name=data.hospital_name, address=data.address, city=data.city, state=data.state,
         country=data.country, pin_code=data.pin_code, contact=data.contact,
         specialities=data.specialities, website=data.website, name=data.name, email=data.email,
         phone=data.phone, password=data.password, request=request)
-    owner = hospital.staff.get(is_owner=True).user
-    return Status(201, {"user": owner, "hospital_id": hospital.id, "hospital_status": hospital.status})
+    return _signup_accepted()
 
 
 @auth_router.post("/signup", response={201: UserOut}, summary="Create an administrator (administrators only)")

@@ -5,6 +5,7 @@ from accounts import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("signup/", views.signup_choice, name="signup"),
+    path("signup/done/", views.signup_done, name="signup_done"),
     path("signup/patient/", views.patient_signup, name="patient_signup"),
     path("signup/doctor/", views.doctor_apply, name="doctor_apply"),
     path("signup/hospital/", views.hospital_signup, name="hospital_signup"),

@@ -66,7 +66,7 @@ def patient_signup(request):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            user = services.patient_signup(
+            services.patient_signup(
                 name=d["name"], date_of_birth=d["date_of_birth"], gender=d["gender"],
                 preferred_language=d["preferred_language"], location=d["location"], phone=d["phone"],
                 password=d["password"], email=d["email"] or None, photo=d.get("photo"),
@@ -74,9 +74,14 @@ def patient_signup(request):
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            messages.success(request, _("Welcome to Haven, %(name)s.") % {"name": user.get_short_name()})
-            return perform_login(request, user, redirect_url="/dashboard/")
+            return redirect("signup_done")
     return render(request, "accounts/signup_patient.html", {"form": form})
+
+
+def signup_done(request):
+    """Where every sign-up lands, whether the e-mail or phone was new or already had an account
+    (then its owner was told): the same page, so sign-up cannot be used to probe for accounts."""
+    return render(request, "accounts/signup_done.html")
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,7 +94,7 @@ def doctor_apply(request):
         if form.is_valid() and not slot_errors:
             d = form.cleaned_data
             try:
-                application = services.doctor_apply(
+                services.doctor_apply(
                     name=d["name"], email=d["email"], phone=d["phone"], password=d["password"],
                     specialty=d["specialty"], years_experience=d["years_experience"], cv_text=d["cv_text"],
                     cv_file=d.get("cv_file"), identity_proof=d["identity_proof"], photo=d.get("photo"),
@@ -98,7 +103,7 @@ def doctor_apply(request):
             except ValidationError as exc:
                 attach_errors(form, exc)
             else:
-                return perform_login(request, application.user, redirect_url="/account/application/")
+                return redirect("signup_done")
         for error in slot_errors:
             form.add_error(None, error)
     return render(request, "accounts/signup_doctor.html", {"form": form})
@@ -112,7 +117,7 @@ def hospital_signup(request):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            hospital = services.hospital_signup(
+            services.hospital_signup(
                 hospital_name=d["hospital_name"], address=d["address"], city=d["city"], state=d["state"],
                 country=d["country"], pin_code=d["pin_code"], contact=d["contact"],
                 specialities=d["specialities"], website=d["website"], name=d["name"], email=d["email"],
@@ -120,8 +125,7 @@ def hospital_signup(request):
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            owner = hospital.staff.get(is_owner=True).user
-            return perform_login(request, owner, redirect_url="/account/application/hospital/")
+            return redirect("signup_done")
     return render(request, "accounts/signup_hospital.html", {"form": form})
 
 
