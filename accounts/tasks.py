@@ -160,3 +160,16 @@ def send_signup_attempt_notice(user_id: str, channel: str) -> bool:
             logger.warning("sign-up attempt SMS refused by the provider")
         return True
     return False
+
+
+@shared_task(acks_late=True)
+def token_families_prune() -> int:
+    """Delete API sign-ins whose last refresh token has expired (a week after, so a replay of an
+    old token is still recognised as reuse for a while). Idempotent."""
+    import datetime as dt
+
+    from accounts.models import ApiTokenFamily
+
+    cutoff = timezone.now() - dt.timedelta(days=7)
+    deleted, _ = ApiTokenFamily.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted

@@ -180,6 +180,10 @@ CELERY_TASK_IGNORE_RESULT = True  # tasks report through the database, not a res
 # Periodic jobs (`celery -A config beat`). Both are idempotent, so a second beat or a late run
 # does no harm; `expires` drops runs that queued up while no worker was there.
 CELERY_BEAT_SCHEDULE = {
+    "accounts-token-families-prune": {
+        "task": "accounts.tasks.token_families_prune", "schedule": crontab(hour=3, minute=40),
+        "options": {"expires": 3600},
+    },
     "clinic-reminders-dispatch": {
         "task": "clinic.tasks.reminders_dispatch", "schedule": timedelta(minutes=1), "options": {"expires": 55},
     },

@@ -88,3 +88,17 @@ def test_web_logout_ends_the_session(client, alice):
     client.post("/accounts/logout/")
     client.cookies["sessionid"] = cookie
     assert client.get("/dashboard/").status_code == 302
+
+
+def test_expired_families_are_pruned(alice):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.models import ApiTokenFamily
+    from accounts.tasks import token_families_prune
+
+    issue_pair(alice)
+    old = ApiTokenFamily.objects.create(user=alice, refresh_jti="x", expires_at=timezone.now() - dt.timedelta(days=8))
+    assert token_families_prune() == 1
+    assert not ApiTokenFamily.objects.filter(pk=old.pk).exists() and ApiTokenFamily.objects.count() == 1
