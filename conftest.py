@@ -217,6 +217,11 @@ def png_upload(name="photo.png", size=(64, 48), exif=False) -> SimpleUploadedFil
 
 
 def pdf_upload(name="licence.pdf") -> SimpleUploadedFile:
-    body = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
-    return SimpleUploadedFile(name, body, content_type="application/pdf")
+    """A small well-formed one-page PDF (uploads are parsed and rebuilt, so it must be real)."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 100))
+    buf = io.BytesIO()
+    pdf.save(buf, deterministic_id=True)
+    return SimpleUploadedFile(name, buf.getvalue(), content_type="application/pdf")

@@ -15,9 +15,14 @@ from pydantic import EmailStr, Field
 
 from accounts import selectors, services
 from accounts.models import Role, User
-from accounts.tokens import TokenError, issue_pair, user_for_token
+from accounts.throttles import login_throttle, refresh_throttle, signup_throttle
+from accounts.tokens import TokenError, issue_pair, revoke_family_of, rotate, user_for_token
 from clinic.models import Gender
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
+
+
+# What a doctor or hospital staff account awaiting approval (or rejected) may call.
+STATUS_ONLY_ROUTES = {("GET", "/users/me"), ("GET", "/users/me/application")}
 
 
 class JWTAuth(HttpBearer):
@@ -26,6 +31,11 @@ class JWTAuth(HttpBearer):
             user = user_for_token(token, kind="access")
         except TokenError:
             return None
+        if not user.api_approved:
+            route = request.path.removeprefix("/api/v1").rstrip("/") or "/"
+            if (request.method, route) not in STATUS_ONLY_ROUTES:
+                raise PermissionDenied(_("Your account is not approved yet: until it is, the API answers only "
+                                         "/users/me and /users/me/application."))
         request.user = user
         return user
 
@@ -71,6 +81,7 @@ class UserUpdateIn(Schema):
     preferred_language: str | None = None
     location: str | None = Field(None, max_length=200)
     timezone: str | None = Field(None, max_length=64)
+    password: str | None = Field(None, description="Your current password: needed to change email or phone")
 
 
 class TokensOut(Schema):
@@ -90,9 +101,15 @@ class RefreshIn(Schema):
     refresh: str
 
 
-class SignupOut(Schema):
-    user: UserOut
-    tokens: TokensOut | None = None
+class SignupAcceptedOut(Schema):
+    detail: str
+
+
+def _signup_accepted():
+    """The one answer of every sign-up, new e-mail/phone or not (an existing owner is told)."""
+    return Status(202, {"detail": _("Thank you. If this email or phone is new to Haven, the account is ready: sign "
+                                    "in with it and your password. If it already has an account, we have sent a "
+                                    "message to it instead.")})
 
 
 class PatientSignupIn(Schema):
@@ -132,11 +149,6 @@ class ApplicationOut(Schema):
     decided_at: dt.datetime | None
 
 
-class DoctorSignupOut(Schema):
-    user: UserOut
-    application: ApplicationOut
-
-
 class HospitalSignupIn(Schema):
     hospital_name: str = Field(..., min_length=2, max_length=200)
     address: str = Field(..., min_length=2, max_length=300)
@@ -153,12 +165,6 @@ class HospitalSignupIn(Schema):
     password: str
 
 
-class HospitalSignupOut(Schema):
-    user: UserOut
-    hospital_id: UUID
-    hospital_status: str
-
-
 class AdminSignupIn(Schema):
     name: str = Field(..., min_length=1, max_length=150)
     email: EmailStr
@@ -171,7 +177,7 @@ class AdminSignupIn(Schema):
 auth_router = Router(tags=["auth"])
 
 
-@auth_router.post("/login", auth=None, response=TokensOut,
+@auth_router.post("/login", auth=None, response=TokensOut, throttle=[login_throttle],
                   summary="Sign in with email or phone + password (+ two-factor code)")
 def login(request, payload: LoginIn):
     key = "email" if "@" in payload.login else "phone"
@@ -195,13 +201,31 @@ def login(request, payload: LoginIn):
     return issue_pair(user)
 
 
-@auth_router.post("/refresh", auth=None, response=TokensOut, summary="Exchange a refresh token for new tokens")
+@auth_router.post("/refresh", auth=None, response=TokensOut, throttle=[refresh_throttle],
+                  summary="Exchange a refresh token for new tokens (the old refresh token is spent)")
 def refresh(request, payload: RefreshIn):
     try:
-        user = user_for_token(payload.refresh, kind="refresh")
+        return rotate(payload.refresh, request=request)
     except TokenError as exc:
         raise APIError(str(exc), 401) from exc
-    return issue_pair(user)
+
+
+class LogoutIn(Schema):
+    refresh: str | None = Field(None, description="The refresh token, when no Bearer access token is sent")
+
+
+@auth_router.post("/logout", auth=None, response={204: None},
+                  summary="Sign out: revoke every token of this sign-in (Bearer access token or refresh token)")
+def logout(request, payload: LogoutIn = None):
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else (payload.refresh if payload else None)
+    if not token:
+        raise APIError(_("Send the Bearer access token or the refresh token of the sign-in to end."), 401)
+    try:
+        revoke_family_of(token, request=request)
+    except TokenError as exc:
+        raise APIError(str(exc), 401) from exc
+    return Status(204, None)
 
 
 def _timeslots(raw: str):
@@ -214,40 +238,38 @@ def _timeslots(raw: str):
     return value
 
 
-@auth_router.post("/patient-signup", auth=None, response={201: SignupOut},
-                  summary="Create a patient account (active at once)")
+@auth_router.post("/patient-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
+                  summary="Create a patient account (then sign in with /auth/login)")
 def patient_signup(request, data: Form[PatientSignupIn], photo: File[UploadedFile] = None):
-    user = services.patient_signup(
+    services.patient_signup(
         name=data.name, date_of_birth=data.date_of_birth, gender=data.gender,
         preferred_language=data.preferred_language, location=data.location, phone=data.phone,
         password=data.password, email=data.email, photo=photo, timezone_name=data.timezone, request=request)
-    tokens = issue_pair(user) if not services.has_two_factor(user) else None
-    return Status(201, {"user": user, "tokens": tokens})
+    return _signup_accepted()
 
 
-@auth_router.post("/doctor-signup", auth=None, response={201: DoctorSignupOut},
+@auth_router.post("/doctor-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
                   summary="Apply as a doctor (multipart, with identity proof); pending until approved")
 def doctor_signup(request, data: Form[DoctorSignupIn], identity_proof: File[UploadedFile],
                   cv_file: File[UploadedFile] = None, photo: File[UploadedFile] = None):
-    application = services.doctor_apply(
+    services.doctor_apply(
         name=data.name, email=data.email, phone=data.phone, password=data.password,
         specialty=data.specialty, years_experience=data.years_experience, cv_text=data.cv_text,
         identity_proof=identity_proof, cv_file=cv_file, photo=photo,
         proposed_timeslots=_timeslots(data.proposed_timeslots),
         preferred_language=data.preferred_language, timezone_name=data.timezone, request=request)
-    return Status(201, {"user": application.user, "application": application})
+    return _signup_accepted()
 
 
-@auth_router.post("/hospital-signup", auth=None, response={201: HospitalSignupOut},
+@auth_router.post("/hospital-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
                   summary="Register a hospital and its first staff user; pending until approved")
 def hospital_signup(request, data: HospitalSignupIn):
-    hospital = services.hospital_signup(
+    services.hospital_signup(
         hospital_name=data.hospital_name, address=data.address, city=data.city, state=data.state,
         country=data.country, pin_code=data.pin_code, contact=data.contact,
         specialities=data.specialities, website=data.website, name=data.name, email=data.email,
         phone=data.phone, password=data.password, request=request)
-    owner = hospital.staff.get(is_owner=True).user
-    return Status(201, {"user": owner, "hospital_id": hospital.id, "hospital_status": hospital.status})
+    return _signup_accepted()
 
 
 @auth_router.post("/signup", response={201: UserOut}, summary="Create an administrator (administrators only)")
@@ -269,10 +291,35 @@ def me(request):
     return request.auth
 
 
+class ApplicationStatusOut(Schema):
+    kind: str = Field(..., description="doctor_application or hospital")
+    status: str
+    rejection_reason: str
+    decided_at: dt.datetime | None
+    application: ApplicationOut | None = None
+    hospital_id: UUID | None = None
+
+
+@users_router.get("/me/application", response=ApplicationStatusOut,
+                  summary="The status of my doctor application or of my hospital's registration")
+def my_application(request):
+    user = request.auth
+    if user.is_doctor:
+        application = selectors.doctor_application_current(user=user)
+        if application is not None:
+            return {"kind": "doctor_application", "status": application.status, "application": application,
+                    "rejection_reason": application.rejection_reason, "decided_at": application.decided_at}
+    hospital = selectors.hospital_of_staff(user) if user.is_hospital_staff else None
+    if hospital is not None:
+        return {"kind": "hospital", "status": hospital.status, "hospital_id": hospital.id,
+                "rejection_reason": hospital.rejection_reason, "decided_at": hospital.decided_at}
+    raise NotFound(_("You have no application."))
+
+
 @users_router.put("/me", response=UserOut, summary="Update the signed-in user's profile")
 def me_update(request, payload: UserUpdateIn):
-    return services.user_update(actor=request.auth, user=request.auth,
-                                data=payload.dict(exclude_unset=True), request=request)
+    return services.user_update(actor=request.auth, user=request.auth, password=payload.password,
+                                data=payload.dict(exclude_unset=True, exclude={"password"}), request=request)
 
 
 @users_router.get("", response=list[UserOut], summary="All users (administrators only)")
@@ -291,5 +338,5 @@ def user_detail(request, user_id: UUID):
 @users_router.put("/{user_id}", response=UserOut, summary="Update a user (self or administrators)")
 def user_update(request, user_id: UUID, payload: UserUpdateIn):
     user = selectors.user_get(fetched_by=request.auth, user_id=user_id)
-    return services.user_update(actor=request.auth, user=user, data=payload.dict(exclude_unset=True),
-                                request=request)
+    return services.user_update(actor=request.auth, user=user, password=payload.password,
+                                data=payload.dict(exclude_unset=True, exclude={"password"}), request=request)

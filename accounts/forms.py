@@ -146,6 +146,10 @@ class StaffAcceptForm(AccessibleErrorsMixin, forms.Form):
 class ProfileForm(AccessibleErrorsMixin, forms.ModelForm):
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
     photo = forms.ImageField(label=_("Profile photo"), required=False)
+    current_password = forms.CharField(
+        label=_("Current password"), required=False, strip=False,
+        help_text=_("Needed only to change your email or phone."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
     class Meta:
         model = User
@@ -161,6 +165,11 @@ class OTPTokenForm(AccessibleErrorsMixin, forms.Form):
 class PasswordConfirmForm(AccessibleErrorsMixin, forms.Form):
     password = forms.CharField(label=_("Your password"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class TwoFactorRemoveForm(PasswordConfirmForm):
+    token = forms.CharField(label=_("Code from your authenticator app, or a backup code"), max_length=16,
+                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
 
 
 class ApplicationRejectForm(AccessibleErrorsMixin, forms.Form):

@@ -6,14 +6,31 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
+def normalise_login(raw: str) -> str:
+    """One spelling per account: a lower-cased e-mail, or the phone number in E.164. Without it
+    "+1 202 555 0111" and "(202) 555-0111" would each get a fresh count of failures."""
+    from django.core.exceptions import ValidationError
+
+    from core.phones import looks_like_phone, normalize_phone
+
+    value = str(raw).strip().lower()
+    if value and looks_like_phone(value):
+        try:
+            return normalize_phone(value)
+        except ValidationError:
+            pass
+    return value
+
+
 def axes_username(request, credentials):
-    """The identifier a failed login was tried with, whichever way the form or API named it."""
+    """The identifier a failed login was tried with, whichever way the form or API named it,
+    normalised so that every spelling of one account shares one count."""
     credentials = credentials or {}
     for key in ("email", "phone", "login", "username"):
         if credentials.get(key):
-            return str(credentials[key]).strip().lower()
+            return normalise_login(credentials[key])
     if request is not None and request.method == "POST":
-        return (request.POST.get("login") or "").strip().lower() or None
+        return normalise_login(request.POST.get("login") or "") or None
     return None
 
 

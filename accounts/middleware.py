@@ -5,9 +5,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import urlencode
 
-# Pages reachable by a signed-in user who still owes a second factor.
+# Pages reachable by a signed-in user who still owes a second factor. Of the 2FA pages only the
+# verify step and first enrolment: managing, replacing or removing a factor needs it passed.
 TWO_FACTOR_EXEMPT_PREFIXES = (
-    "/account/2fa/", "/accounts/logout/", "/account/application/", "/account/language/",
+    "/account/2fa/verify/", "/account/2fa/setup/", "/accounts/logout/", "/account/identity/undo/", "/account/application/", "/account/language/",
     "/static/", "/health", "/api/", "/i18n/", "/ws/",
 )
 

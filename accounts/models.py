@@ -222,3 +222,19 @@ class ConsentRecord(BaseModel):
         if not self._state.adding:
             raise RuntimeError("Consent records are append-only.")
         super().save(*args, **kwargs)
+
+
+class ApiTokenFamily(BaseModel):
+    """One API sign-in: every access and refresh token minted from it by rotation carries its id.
+    Only the newest refresh token (``refresh_jti``) may be exchanged; presenting an older one means
+    it was copied, and the whole family is revoked. Access tokens are checked against the family
+    in the same query that loads their user, so a revocation takes effect at once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token_families")
+    refresh_jti = models.CharField(max_length=32)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -33,7 +33,7 @@ from clinic.models import (
 )
 from core.errors import Conflict, DomainError, PermissionDenied
 from core.phones import normalize_phone
-from core.uploads import reencode_image, validate_document
+from core.uploads import clean_document, reencode_image
 
 BACKUP_CODE_COUNT = 10
 INVITATION_TTL = dt.timedelta(days=7)
@@ -64,6 +64,31 @@ def _check_identity_free(*, email, phone, exclude=None):
     return email, phone
 
 
+class IdentityTaken(Exception):
+    """A sign-up named an e-mail or phone that already has an account. Sign-up services catch it,
+    tell the owner and answer as if all went well, so nobody can probe who has an account."""
+
+    def __init__(self, owners):
+        super().__init__("identity taken")
+        self.owners = owners  # [(user, "email" | "phone")]
+
+
+def _identity_owners(*, email, phone) -> list:
+    owners = []
+    if email:
+        owners += [(u, "email") for u in User.objects.filter(email__iexact=email)]
+    if phone:
+        owners += [(u, "phone") for u in User.objects.filter(phone=phone) if (u, "email") not in owners]
+    return owners
+
+
+def _tell_owners(owners) -> None:
+    from accounts.tasks import send_signup_attempt_notice
+
+    for user, channel in owners:
+        _on_commit(send_signup_attempt_notice, str(user.pk), channel)
+
+
 def _validate_password(password, user):
     try:
         password_validation.validate_password(password, user)
@@ -71,17 +96,43 @@ def _validate_password(password, user):
         raise ValidationError({"password": exc.messages}) from exc
 
 
-def _new_user(*, role, name, email, phone, password, photo=None, **fields) -> User:
-    email, phone = _check_identity_free(email=email, phone=phone)
+def _clean_identity(*, email, phone):
+    """Normalise e-mail and phone without looking at other accounts."""
+    email = email.strip().lower() if email else None
+    if phone:
+        try:
+            phone = normalize_phone(phone)
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.messages}) from exc
+    else:
+        phone = None
+    if not email and not phone:
+        raise ValidationError({"email": [_("Give an email address or a phone number.")]})
+    return email, phone
+
+
+def _new_user(*, role, name, email, phone, password, photo=None, signup=False, **fields) -> User:
+    """Create an account. For a self-service sign-up (``signup=True``) every check that does not
+    depend on other accounts runs first, and a taken e-mail or phone raises IdentityTaken instead
+    of a field error."""
+    if not signup:
+        email, phone = _check_identity_free(email=email, phone=phone)
+    else:
+        email, phone = _clean_identity(email=email, phone=phone)
     user = User(role=role, name=name.strip(), email=email, phone=phone, **fields)
     _validate_password(password, user)
     user.set_password(password)
     if photo:
         user.photo = reencode_image(photo, max_side=800)
-    user.full_clean(exclude=["password"])
+    user.full_clean(exclude=["password"], validate_unique=not signup)
+    if signup and (owners := _identity_owners(email=email, phone=phone)):
+        raise IdentityTaken(owners)
     try:
-        user.save()
+        with transaction.atomic():
+            user.save()
     except IntegrityError as exc:  # a concurrent signup took the email/phone between check and save
+        if signup:
+            raise IdentityTaken(_identity_owners(email=email, phone=phone)) from exc
         raise ValidationError({"email": [_("An account with this email or phone already exists.")]}) from exc
     if email:
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
@@ -97,14 +148,20 @@ def _on_commit(task, *args):
 @transaction.atomic
 def patient_signup(*, name: str, date_of_birth: dt.date, gender: str, preferred_language: str,
                    location: str, phone: str, password: str, email: str | None = None,
-                   photo=None, timezone_name: str = "UTC", request=None) -> User:
+                   photo=None, timezone_name: str = "UTC", request=None) -> User | None:
+    """Returns the new user, or None when the e-mail or phone already has an account (whose
+    owner is told instead; callers answer both cases alike)."""
     if date_of_birth > timezone.localdate():
         raise ValidationError({"date_of_birth": [_("The date of birth cannot be in the future.")]})
     if date_of_birth < dt.date(1900, 1, 1):
         raise ValidationError({"date_of_birth": [_("Enter a real date of birth.")]})
-    user = _new_user(role=Role.PATIENT, name=name, email=email, phone=phone, password=password,
-                     photo=photo, preferred_language=preferred_language, location=location,
-                     timezone=timezone_name)
+    try:
+        user = _new_user(role=Role.PATIENT, name=name, email=email, phone=phone, password=password,
+                         photo=photo, preferred_language=preferred_language, location=location,
+                         timezone=timezone_name, signup=True)
+    except IdentityTaken as taken:
+        _tell_owners(taken.owners)
+        return None
     patient = Patient(user=user, name=user.name, date_of_birth=date_of_birth, gender=gender,
                       contact=user.phone or "")
     patient.full_clean(exclude=["user"])
@@ -138,8 +195,14 @@ def _clean_timeslots(timeslots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _new_application(*, user, specialty, years_experience, cv_text, cv_file, identity_proof,
-                     proposed_timeslots) -> DoctorApplication:
+def _new_application(*, user, **fields) -> DoctorApplication:
+    application = _prepare_application(**fields)
+    return _save_application(application, user=user)
+
+
+def _prepare_application(*, specialty, years_experience, cv_text, cv_file, identity_proof,
+                         proposed_timeslots) -> DoctorApplication:
+    """Validate an application and clean its files; unsaved and without its user yet."""
     errors = {}
     if identity_proof is None:
         errors["identity_proof"] = [_("Upload a proof of identity (PDF or image).")]
@@ -151,22 +214,27 @@ def _new_application(*, user, specialty, years_experience, cv_text, cv_file, ide
         errors["specialty"] = [_("Enter your specialty.")]
     if errors:
         raise ValidationError(errors)
+    # Stored rebuilt, never as uploaded: images lose EXIF (GPS), PDFs lose scripts and payloads.
     try:
-        proof_type = validate_document(identity_proof)
+        identity_proof, proof_type = clean_document(identity_proof)
     except ValidationError as exc:
         raise ValidationError({"identity_proof": exc.messages}) from exc
     cv_type = ""
     if cv_file:
         try:
-            cv_type = validate_document(cv_file)
+            cv_file, cv_type = clean_document(cv_file)
         except ValidationError as exc:
             raise ValidationError({"cv_file": exc.messages}) from exc
-    application = DoctorApplication(
-        user=user, specialty=specialty.strip(), years_experience=int(years_experience),
+    return DoctorApplication(
+        specialty=specialty.strip(), years_experience=int(years_experience),
         cv_text=cv_text.strip(), proposed_timeslots=_clean_timeslots(proposed_timeslots),
         identity_proof=identity_proof, identity_proof_type=proof_type,
         cv_file=cv_file or None, cv_file_type=cv_type,
     )
+
+
+def _save_application(application: DoctorApplication, *, user) -> DoctorApplication:
+    application.user = user
     try:
         with transaction.atomic():
             application.save()
@@ -179,14 +247,22 @@ def _new_application(*, user, specialty, years_experience, cv_text, cv_file, ide
 def doctor_apply(*, name: str, email: str, phone: str, password: str, specialty: str,
                  years_experience: int, cv_text: str, identity_proof, proposed_timeslots: list,
                  cv_file=None, photo=None, preferred_language: str = "en",
-                 timezone_name: str = "UTC", request=None) -> DoctorApplication:
+                 timezone_name: str = "UTC", request=None) -> DoctorApplication | None:
+    """Returns the application, or None when the e-mail or phone already has an account (whose
+    owner is told instead). The application is checked first, so its errors do not depend on that."""
     if not email:
         raise ValidationError({"email": [_("Doctors need an email address for application updates.")]})
-    user = _new_user(role=Role.DOCTOR, name=name, email=email, phone=phone, password=password,
-                     photo=photo, preferred_language=preferred_language, timezone=timezone_name)
-    application = _new_application(user=user, specialty=specialty, years_experience=years_experience,
-                                   cv_text=cv_text, cv_file=cv_file, identity_proof=identity_proof,
-                                   proposed_timeslots=proposed_timeslots)
+    application = _prepare_application(specialty=specialty, years_experience=years_experience,
+                                       cv_text=cv_text, cv_file=cv_file, identity_proof=identity_proof,
+                                       proposed_timeslots=proposed_timeslots)
+    try:
+        user = _new_user(role=Role.DOCTOR, name=name, email=email, phone=phone, password=password,
+                         photo=photo, preferred_language=preferred_language, timezone=timezone_name,
+                         signup=True)
+    except IdentityTaken as taken:
+        _tell_owners(taken.owners)
+        return None
+    application = _save_application(application, user=user)
     audit_record(action=AuditAction.APPLICATION_SUBMITTED, actor=user, target=application, request=request)
     return application
 
@@ -270,16 +346,24 @@ def application_reject(*, application: DoctorApplication, decided_by: User, reas
 def hospital_signup(*, hospital_name: str, address: str, contact: str, specialities: list[str],
                     name: str, email: str, password: str, phone: str | None = None,
                     city: str = "", state: str = "", country: str = "", pin_code: str = "",
-                    website: str = "", request=None) -> Hospital:
+                    website: str = "", request=None) -> Hospital | None:
+    """Returns the hospital, or None when the e-mail (of the hospital or the person) or the phone
+    is already registered; the owner is told instead and callers answer both cases alike."""
     if not email:
         raise ValidationError({"email": [_("Hospitals need an email address for approval updates.")]})
-    if Hospital.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": [_("A hospital with this email is already registered.")]})
-    user = _new_user(role=Role.HOSPITAL, name=name, email=email, phone=phone, password=password)
     hospital = Hospital(name=hospital_name.strip(), address=address.strip(), contact=contact.strip(),
-                        email=email.lower(), specialities=[s.strip() for s in specialities if s.strip()],
+                        email=email.strip().lower(), specialities=[s.strip() for s in specialities if s.strip()],
                         city=city, state=state, country=country, pin_code=pin_code, website=website)
-    hospital.full_clean()
+    hospital.full_clean(validate_unique=False)
+    try:
+        registered = Hospital.objects.filter(email__iexact=hospital.email).first()
+        if registered is not None:
+            owner = registered.staff.filter(is_owner=True).select_related("user").first()
+            raise IdentityTaken([(owner.user, "email")] if owner else [])
+        user = _new_user(role=Role.HOSPITAL, name=name, email=email, phone=phone, password=password, signup=True)
+    except IdentityTaken as taken:
+        _tell_owners(taken.owners)
+        return None
     hospital.save()
     HospitalStaff.objects.create(hospital=hospital, user=user, is_owner=True)
     audit_record(action=AuditAction.USER_CREATED, actor=user, target=hospital, request=request, role=user.role)
@@ -374,13 +458,19 @@ USER_EDITABLE_FIELDS = ("name", "email", "phone", "preferred_language", "locatio
 
 
 @transaction.atomic
-def user_update(*, actor: User, user: User, data: dict, photo=None, request=None) -> User:
-    """Update profile fields. Role and activation are admin matters and not changed here."""
+def user_update(*, actor: User, user: User, data: dict, photo=None, password: str | None = None,
+                request=None) -> User:
+    """Update profile fields. Role and activation are admin matters and not changed here.
+    A new e-mail or phone needs the actor's password (a stolen session or access token alone
+    cannot take the account over), and the old address is told, with a link that undoes it."""
     data = {k: v for k, v in data.items() if k in USER_EDITABLE_FIELDS and v is not None}
+    old_email, old_phone = user.email, user.phone
     if "email" in data or "phone" in data:
         email, phone = _check_identity_free(email=data.get("email", user.email),
                                             phone=data.get("phone", user.phone), exclude=user)
         data["email"], data["phone"] = email, phone
+        if (email, phone) != (old_email, old_phone) and not actor.check_password(password or ""):
+            raise ValidationError({"password": [_("Enter your current password to change your email or phone.")]})
     changed = [k for k, v in data.items() if getattr(user, k) != v]
     for key in changed:
         setattr(user, key, data[key])
@@ -397,6 +487,59 @@ def user_update(*, actor: User, user: User, data: dict, photo=None, request=None
     if "name" in changed and user.is_patient:
         Patient.objects.filter(user=user).update(name=user.name)
     audit_record(action=AuditAction.USER_UPDATED, actor=actor, target=user, request=request, fields=sorted(changed))
+    if "email" in changed or "phone" in changed:
+        from accounts.tasks import send_identity_change_notice
+
+        token = identity_undo_token(user=user, old_email=old_email, old_phone=old_phone)
+        transaction.on_commit(lambda: send_identity_change_notice.delay(
+            str(user.pk), old_email, old_phone if "phone" in changed else None, token))
+    return user
+
+
+IDENTITY_UNDO_SALT = "accounts.identity-change-undo"
+
+
+def identity_undo_token(*, user: User, old_email: str | None, old_phone: str | None) -> str:
+    """A signed, expiring link token that puts the old e-mail and phone back (see identity_change_undo)."""
+    from django.core import signing
+
+    return signing.dumps({"u": str(user.pk), "oe": old_email, "op": old_phone, "ne": user.email, "np": user.phone},
+                         salt=IDENTITY_UNDO_SALT, compress=True)
+
+
+def identity_undo_read(token: str) -> dict:
+    from django.core import signing
+
+    try:
+        return signing.loads(token, salt=IDENTITY_UNDO_SALT, max_age=settings.IDENTITY_UNDO_MAX_AGE)
+    except signing.BadSignature as exc:  # includes SignatureExpired
+        raise DomainError(_("This link is invalid or has expired.")) from exc
+
+
+@transaction.atomic
+def identity_change_undo(*, token: str, request=None) -> User:
+    """The owner of the old address undoes a change of e-mail or phone. Whoever made the change
+    knew the password, so it stops working (and with it every session and API token): the owner
+    sets a new one through "forgot password" at the restored address."""
+    from accounts.tokens import revoke_all
+
+    claims = identity_undo_read(token)
+    user = User.objects.select_for_update().filter(pk=claims["u"]).first()
+    if user is None or (user.email, user.phone) != (claims["ne"], claims["np"]):
+        raise DomainError(_("This change was already undone, or the address was changed again."))
+    others = User.objects.exclude(pk=user.pk)
+    if claims["oe"] and not others.filter(email__iexact=claims["oe"]).exists():
+        user.email = claims["oe"]
+    if claims["op"] and not others.filter(phone=claims["op"]).exists():
+        user.phone = claims["op"]
+    user.set_unusable_password()
+    user.save()
+    if user.email:
+        EmailAddress.objects.filter(user=user).delete()
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    revoke_all(user, reason="identity_undo")
+    audit_record(action=AuditAction.IDENTITY_CHANGE_UNDONE, actor=None, target=user, request=request,
+                 restored_email=bool(claims["oe"]), restored_phone=bool(claims["op"]))
     return user
 
 
@@ -419,6 +562,9 @@ def totp_device_start(*, user: User) -> TOTPDevice:
 @transaction.atomic
 def totp_device_confirm(*, user: User, token: str, request=None) -> list[str]:
     """Confirm enrolment with a first code; returns fresh backup codes to show once."""
+    if TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).exists():
+        # Replacing a factor goes through two_factor_remove, which asks for the current one.
+        raise DomainError(_("Two-factor authentication is already on. Remove it first to use another app."))
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
     if device is None:
         raise DomainError(_("Start the set-up again: no authenticator is waiting for confirmation."))
@@ -468,10 +614,18 @@ def otp_verify(*, user: User, token: str, request=None):
 
 
 @transaction.atomic
-def two_factor_remove(*, user: User, password: str, request=None) -> None:
-    """Remove all second factors after re-entering the password."""
+def two_factor_remove(*, user: User, password: str, token: str, request=None) -> None:
+    """Remove all second factors. Needs the password *and* a current code (authenticator or
+    backup code): whoever learnt only the password cannot swap in their own authenticator.
+    The owner is e-mailed, so a removal they did not make does not go unnoticed."""
     if not user.check_password(password or ""):
         raise ValidationError({"password": [_("The password is not correct.")]})
+    if otp_verify(user=user, token=token, request=request) is None:
+        raise ValidationError({"token": [_("That code is not right or was already used. Try the next code from "
+                                           "your app, or a backup code.")]})
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     audit_record(action=AuditAction.TWO_FACTOR_REMOVED, actor=user, target=user, request=request)
+    from accounts.tasks import send_security_email
+
+    _on_commit(send_security_email, str(user.pk), "two_factor_removed")

@@ -80,3 +80,96 @@ def send_staff_invitation_email(invitation_id: str) -> bool:
         invitation.save(update_fields=["emailed_at"])
     return True
 
+
+
+@shared_task(**RETRY)
+def send_security_email(user_id: str, template: str, to: str | None = None, **context) -> bool:
+    """A security notice to an account's owner (a factor removed, an address changed, a sign-up
+    tried with their address). ``to`` overrides the address (the *old* one after a change).
+    Sent at most once per event: the caller queues it on commit of the event it reports."""
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    to = to or (user.email if user else None)
+    if user is None or not to:
+        return False
+    _send(to, template, {"user": user, **context}, user.preferred_language)
+    return True
+
+
+@shared_task(**RETRY)
+def send_identity_change_notice(user_id: str, old_email: str | None, old_phone: str | None, token: str) -> bool:
+    """Tell the *old* e-mail (and the old phone, by SMS, when the phone changed) that the
+    account's address changed, with the signed link that undoes it."""
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return False
+    undo_url = settings.SITE_URL + reverse("identity_change_undo", args=[token])
+    days = settings.IDENTITY_UNDO_MAX_AGE // 86400
+    if old_email:
+        _send(old_email, "identity_changed", {"user": user, "undo_url": undo_url, "days": days,
+                                              "new_email": user.email, "new_phone": user.phone},
+              user.preferred_language)
+    if old_phone:
+        from django.utils.translation import gettext
+
+        from telehealth.sms import SmsRejected, sms_send
+
+        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+            body = gettext("Haven: the phone number of your account was changed. Not you? Undo it: %(url)s") % {
+                "url": undo_url}
+        try:
+            sms_send(to=old_phone, body=body)
+        except SmsRejected:
+            logger.warning("identity change SMS refused by the provider")
+    return True
+
+
+@shared_task(**RETRY)
+def send_signup_attempt_notice(user_id: str, channel: str) -> bool:
+    """Someone tried to sign up with this account's e-mail or phone: tell the owner (the sign-up
+    page answered as if it were new, so nobody can probe which addresses have accounts)."""
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return False
+    login_url = settings.SITE_URL + reverse("account_login")
+    reset_url = settings.SITE_URL + reverse("account_reset_password")
+    if channel == "email" and user.email:
+        _send(user.email, "signup_attempt", {"user": user, "login_url": login_url, "reset_url": reset_url},
+              user.preferred_language)
+        return True
+    if channel == "phone" and user.phone:
+        from django.utils.translation import gettext
+
+        from telehealth.sms import SmsRejected, sms_enabled, sms_send
+
+        if not sms_enabled() and user.email:
+            _send(user.email, "signup_attempt", {"user": user, "login_url": login_url, "reset_url": reset_url},
+                  user.preferred_language)
+            return True
+        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+            body = gettext("Haven: someone tried to sign up with your phone number. You already have an account: "
+                           "sign in at %(url)s") % {"url": login_url}
+        try:
+            sms_send(to=user.phone, body=body)
+        except SmsRejected:
+            logger.warning("sign-up attempt SMS refused by the provider")
+        return True
+    return False
+
+
+@shared_task(acks_late=True)
+def token_families_prune() -> int:
+    """Delete API sign-ins whose last refresh token has expired (a week after, so a replay of an
+    old token is still recognised as reuse for a while). Idempotent."""
+    import datetime as dt
+
+    from accounts.models import ApiTokenFamily
+
+    cutoff = timezone.now() - dt.timedelta(days=7)
+    deleted, _ = ApiTokenFamily.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted

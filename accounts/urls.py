@@ -5,6 +5,7 @@ from accounts import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("signup/", views.signup_choice, name="signup"),
+    path("signup/done/", views.signup_done, name="signup_done"),
     path("signup/patient/", views.patient_signup, name="patient_signup"),
     path("signup/doctor/", views.doctor_apply, name="doctor_apply"),
     path("signup/hospital/", views.hospital_signup, name="hospital_signup"),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("account/2fa/verify/", views.two_factor_verify, name="two_factor_verify"),
     path("account/2fa/backup-codes/", views.two_factor_backup_codes, name="two_factor_backup_codes"),
     path("account/2fa/remove/", views.two_factor_remove, name="two_factor_remove"),
+    path("account/identity/undo/<str:token>/", views.identity_change_undo, name="identity_change_undo"),
     path("hospital/staff/", views.hospital_staff, name="hospital_staff"),
     path("invite/<str:token>/", views.staff_invitation_accept, name="staff_invitation_accept"),
 ]

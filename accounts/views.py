@@ -20,13 +20,14 @@ from accounts.forms import (
     DoctorReapplyForm,
     HospitalSignupForm,
     OTPTokenForm,
-    PasswordConfirmForm,
     PatientSignupForm,
     ProfileForm,
     StaffAcceptForm,
     StaffInviteForm,
+    TwoFactorRemoveForm,
 )
 from accounts.models import ApplicationStatus, StaffInvitation, User
+from accounts.throttles import web_signup_throttled
 from core.errors import DomainError, NotFound
 from core.storage import stored_image_response
 
@@ -60,11 +61,13 @@ def signup_choice(request):
 
 @require_http_methods(["GET", "POST"])
 def patient_signup(request):
+    if (throttled := web_signup_throttled(request)) is not None:
+        return throttled
     form = PatientSignupForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            user = services.patient_signup(
+            services.patient_signup(
                 name=d["name"], date_of_birth=d["date_of_birth"], gender=d["gender"],
                 preferred_language=d["preferred_language"], location=d["location"], phone=d["phone"],
                 password=d["password"], email=d["email"] or None, photo=d.get("photo"),
@@ -72,20 +75,27 @@ def patient_signup(request):
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            messages.success(request, _("Welcome to Haven, %(name)s.") % {"name": user.get_short_name()})
-            return perform_login(request, user, redirect_url="/dashboard/")
+            return redirect("signup_done")
     return render(request, "accounts/signup_patient.html", {"form": form})
+
+
+def signup_done(request):
+    """Where every sign-up lands, whether the e-mail or phone was new or already had an account
+    (then its owner was told): the same page, so sign-up cannot be used to probe for accounts."""
+    return render(request, "accounts/signup_done.html")
 
 
 @require_http_methods(["GET", "POST"])
 def doctor_apply(request):
+    if (throttled := web_signup_throttled(request)) is not None:
+        return throttled
     form = DoctorApplicationForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         slots, slot_errors = form.timeslots_from(request.POST)
         if form.is_valid() and not slot_errors:
             d = form.cleaned_data
             try:
-                application = services.doctor_apply(
+                services.doctor_apply(
                     name=d["name"], email=d["email"], phone=d["phone"], password=d["password"],
                     specialty=d["specialty"], years_experience=d["years_experience"], cv_text=d["cv_text"],
                     cv_file=d.get("cv_file"), identity_proof=d["identity_proof"], photo=d.get("photo"),
@@ -94,7 +104,7 @@ def doctor_apply(request):
             except ValidationError as exc:
                 attach_errors(form, exc)
             else:
-                return perform_login(request, application.user, redirect_url="/account/application/")
+                return redirect("signup_done")
         for error in slot_errors:
             form.add_error(None, error)
     return render(request, "accounts/signup_doctor.html", {"form": form})
@@ -102,11 +112,13 @@ def doctor_apply(request):
 
 @require_http_methods(["GET", "POST"])
 def hospital_signup(request):
+    if (throttled := web_signup_throttled(request)) is not None:
+        return throttled
     form = HospitalSignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            hospital = services.hospital_signup(
+            services.hospital_signup(
                 hospital_name=d["hospital_name"], address=d["address"], city=d["city"], state=d["state"],
                 country=d["country"], pin_code=d["pin_code"], contact=d["contact"],
                 specialities=d["specialities"], website=d["website"], name=d["name"], email=d["email"],
@@ -114,8 +126,7 @@ def hospital_signup(request):
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            owner = hospital.staff.get(is_owner=True).user
-            return perform_login(request, owner, redirect_url="/account/application/hospital/")
+            return redirect("signup_done")
     return render(request, "accounts/signup_hospital.html", {"form": form})
 
 
@@ -251,14 +262,30 @@ def profile(request):
         d = form.cleaned_data
         try:
             services.user_update(actor=request.user, user=request.user, data=d, photo=d.get("photo"),
-                                 request=request)
+                                 password=d.get("current_password"), request=request)
         except ValidationError as exc:
             request.user.refresh_from_db()
+            if hasattr(exc, "error_dict") and "password" in exc.error_dict:
+                exc.error_dict["current_password"] = exc.error_dict.pop("password")
             attach_errors(form, exc)
         else:
             messages.success(request, _("Your profile was saved."))
             return redirect("profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def identity_change_undo(request, token):
+    """The link sent to the old address: GET shows what will be restored (link scanners open
+    links), the button POSTs."""
+    try:
+        claims = services.identity_undo_read(token)
+        if request.method == "POST":
+            services.identity_change_undo(token=token, request=request)
+            return render(request, "accounts/identity_undo.html", {"done": True, "claims": claims})
+    except DomainError as exc:
+        return render(request, "accounts/identity_undo.html", {"error": exc.message}, status=400)
+    return render(request, "accounts/identity_undo.html", {"claims": claims})
 
 
 @login_required
@@ -299,7 +326,7 @@ def two_factor_manage(request):
         "enabled": services.has_two_factor(request.user),
         "backup_left": StaticToken.objects.filter(device__user=request.user).count(),
         "required": request.user.requires_two_factor,
-        "remove_form": PasswordConfirmForm(),
+        "remove_form": TwoFactorRemoveForm(),
     })
 
 
@@ -383,10 +410,13 @@ def two_factor_verify(request):
 @login_required
 @require_POST
 def two_factor_remove(request):
-    form = PasswordConfirmForm(request.POST)
+    if not request.user.is_verified():  # the access gate sends such a session to verify first
+        return redirect("two_factor_verify")
+    form = TwoFactorRemoveForm(request.POST)
     if form.is_valid():
         try:
-            services.two_factor_remove(user=request.user, password=form.cleaned_data["password"], request=request)
+            services.two_factor_remove(user=request.user, password=form.cleaned_data["password"],
+                                       token=form.cleaned_data["token"], request=request)
         except ValidationError as exc:
             attach_errors(form, exc)
         else:

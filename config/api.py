@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.api import JWTAuth
@@ -62,6 +62,14 @@ def on_domain_error(request, exc):
 def on_auth_error(request, exc):
     return api.create_response(request, {"detail": "Authentication required: send a valid Bearer access token."},
                                status=401)
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request, exc):
+    from accounts.throttles import throttled_message
+
+    # django-ninja adds the Retry-After header to this response.
+    return api.create_response(request, {"detail": throttled_message(exc.wait), "code": "throttled"}, status=429)
 
 
 @api.exception_handler(HttpError)

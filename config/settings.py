@@ -205,6 +205,10 @@ CELERY_TASK_IGNORE_RESULT = True  # tasks report through the database, not a res
 # Periodic jobs (`celery -A config beat`). Both are idempotent, so a second beat or a late run
 # does no harm; `expires` drops runs that queued up while no worker was there.
 CELERY_BEAT_SCHEDULE = {
+    "accounts-token-families-prune": {
+        "task": "accounts.tasks.token_families_prune", "schedule": crontab(hour=3, minute=40),
+        "options": {"expires": 3600},
+    },
     "clinic-reminders-dispatch": {
         "task": "clinic.tasks.reminders_dispatch", "schedule": timedelta(minutes=1), "options": {"expires": 55},
     },
@@ -278,6 +282,17 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
+
+# How long the "this wasn't me" link sent to the old address after an email/phone change works.
+IDENTITY_UNDO_MAX_AGE = env.int("HAVEN_IDENTITY_UNDO_DAYS", default=7) * 24 * 3600
+# allauth's own email/phone management asks for the password again and tells the old address.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+
+# Per-IP limits (django-ninja throttles; the web sign-up forms share the sign-up budget).
+THROTTLE_LOGIN_RATE = env.str("HAVEN_THROTTLE_LOGIN", default="20/m")
+THROTTLE_REFRESH_RATE = env.str("HAVEN_THROTTLE_REFRESH", default="60/m")
+THROTTLE_SIGNUP_RATE = env.str("HAVEN_THROTTLE_SIGNUP", default="10/h")
 
 OTP_TOTP_ISSUER = "Haven"
 # Roles that must enrol and verify a second factor before reaching their pages.

@@ -32,7 +32,7 @@ from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, R
 from clinic.selectors import doctor_profile_of, patient_ids_managed_by
 from clinic.services import care_team_member_added
 from core.errors import NotFound, PermissionDenied
-from core.uploads import IMAGE_TYPES, reencode_image, validate_document
+from core.uploads import clean_document, safe_display_name
 from telehealth import presence
 from telehealth.models import Chat, ChatReadState, Message, Notification
 from telehealth.services import notification_send
@@ -410,12 +410,9 @@ def _store_file(kind: str, upload) -> tuple[object, str]:
             raise ValidationError({"file": [_("This is not a recording we can play back (WebM, Ogg, MP3, MP4, WAV).")]})
         return upload, mime
     try:
-        mime = validate_document(upload)
+        return clean_document(upload)  # images re-encoded, PDFs rebuilt without scripts or payloads
     except ValidationError as exc:
         raise ValidationError({"file": exc.messages}) from exc
-    if mime in IMAGE_TYPES:
-        return reencode_image(upload), mime if mime != "image/webp" else "image/jpeg"
-    return upload, mime
 
 
 def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", kind: str = Message.Kind.TEXT,
@@ -442,8 +439,9 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
         raise ValidationError({"file": [_("Attach a file.")]})
     stored_file, mime, original_name, size, message = None, "", "", 0, None
     if upload is not None:
-        original_name, size = (upload.name or "file")[-200:], upload.size
+        original_name, size = safe_display_name(upload.name), upload.size
         stored_file, mime = _store_file(kind, upload)
+        size = stored_file.size
     try:
         with transaction.atomic():
             # The UPDATE takes the chat's row lock first: concurrent senders get distinct seqs.

@@ -24,9 +24,19 @@ def application_form(**overrides):
     return data
 
 
+def sign_in(client, login="nadia@example.com"):
+    response = client.post(reverse("account_login"), {"login": login, "password": "Lantern-river-93"})
+    assert response.status_code == 302
+    return response
+
+
 def test_it_creates_a_pending_application_with_encrypted_identity_proof(client):
     response = client.post(reverse("doctor_apply"), application_form())
-    assert response.status_code == 302 and response.url == "/account/application/"
+    # issue 9: the same answer whether the e-mail was new or taken; the doctor then signs in
+    assert response.status_code == 302 and response.url == "/signup/done/"
+    assert client.get("/dashboard/").status_code == 302
+    sign_in(client)
+    assert client.get("/dashboard/").url == "/account/application/"
     user = User.objects.get(email="nadia@example.com")
     assert user.role == Role.DOCTOR
     application = DoctorApplication.objects.get(user=user)
@@ -76,6 +86,7 @@ def test_it_rejects_overlapping_or_inverted_timeslots(client):
 
 def test_pending_doctor_sees_only_the_application_status(client):
     client.post(reverse("doctor_apply"), application_form())
+    sign_in(client)
     for path in ["/dashboard/", "/account/profile/", "/admin/", "/hospital/staff/"]:
         response = client.get(path)
         assert response.status_code == 302 and response.url.startswith("/account/application/"), path

@@ -23,13 +23,16 @@ def signup_form(**overrides):
 
 def test_signup_creates_pending_hospital_with_owner(client):
     response = client.post("/signup/hospital/", signup_form())
-    assert response.status_code == 302 and response.url == "/account/application/hospital/"
+    # issue 9: the same answer whether the e-mail was new or taken; the owner then signs in
+    assert response.status_code == 302 and response.url == "/signup/done/"
+    client.post("/accounts/login/", {"login": "nora@northside.example", "password": "Lantern-river-93"})
+    assert client.get("/dashboard/").url == "/account/application/hospital/"
     hospital = Hospital.objects.get()
     assert hospital.status == ApprovalStatus.PENDING
     assert hospital.specialities == ["Psychiatry", "Cardiology"]
     owner = HospitalStaff.objects.get(hospital=hospital)
     assert owner.is_owner and owner.user.role == Role.HOSPITAL
-    assert "Pending review" in client.get(response.url).content.decode()
+    assert "Pending review" in client.get("/account/application/hospital/").content.decode()
     # pending staff see only the status page
     assert client.get("/dashboard/").url == "/account/application/hospital/"
     assert client.get("/hospital/staff/").url == "/account/application/hospital/"

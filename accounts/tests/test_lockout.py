@@ -47,3 +47,42 @@ def test_successful_login_is_audited_with_ip(client, alice):
     client.post(reverse("account_login"), {"login": alice.phone, "password": PASSWORD}, REMOTE_ADDR="10.1.2.3")
     event = AuditEvent.objects.get(action=AuditAction.LOGIN_SUCCEEDED)
     assert event.actor == alice and event.ip_address == "10.1.2.3"
+
+
+PHONE_SPELLINGS = ["+1 202 555 0111", "+1-202-555-0111", "(202) 555-0111", "+1 (202) 555-0111",
+                   " +12025550111 ", "202.555.0111"]
+
+
+def test_phone_spellings_share_one_count_on_the_web(client, alice, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for spelling in PHONE_SPELLINGS[:2]:
+        assert client.post(reverse("account_login"), {"login": spelling, "password": "wrong"}).status_code == 200
+    locked = client.post(reverse("account_login"), {"login": PHONE_SPELLINGS[2], "password": "wrong"})
+    assert locked.status_code == 429
+    for spelling in [alice.phone, *PHONE_SPELLINGS[3:]]:
+        assert client.post(reverse("account_login"), {"login": spelling, "password": PASSWORD}).status_code == 429
+
+
+def test_email_case_shares_one_count(client, alice, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    client.post(reverse("account_login"), {"login": "ALICE@example.com", "password": "wrong"})
+    client.post(reverse("account_login"), {"login": " Alice@Example.COM", "password": "wrong"})
+    assert client.post(reverse("account_login"), {"login": alice.email, "password": PASSWORD}).status_code == 429
+
+
+def test_phone_spellings_share_one_count_across_web_and_api(client, alice, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    client.post(reverse("account_login"), {"login": PHONE_SPELLINGS[0], "password": "wrong"})
+    client.post("/api/v1/auth/login", {"login": PHONE_SPELLINGS[1], "password": "bad"}, content_type="application/json")
+    client.post("/api/v1/auth/login", {"login": PHONE_SPELLINGS[2], "password": "bad"}, content_type="application/json")
+    response = client.post("/api/v1/auth/login", {"login": PHONE_SPELLINGS[4], "password": PASSWORD},
+                           content_type="application/json")
+    assert response.status_code == 429
+
+
+def test_the_identifier_is_normalised():
+    from accounts.lockout import normalise_login
+
+    assert {normalise_login(s) for s in PHONE_SPELLINGS} == {"+12025550111"}
+    assert normalise_login(" Alice@Example.COM ") == "alice@example.com"
+    assert normalise_login("not a number") == "not a number"

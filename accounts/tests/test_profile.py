@@ -1,7 +1,7 @@
 import pytest
 
 from analytics.models import AuditAction, AuditEvent
-from conftest import png_upload
+from conftest import PASSWORD, png_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -10,7 +10,8 @@ def test_profile_update_saves_and_audits(client, alice):
     client.force_login(alice)
     response = client.post("/account/profile/", {
         "name": "Alice P.", "email": "alice.new@example.com", "phone": "+1 202 555 0111",
-        "preferred_language": "es", "location": "Sevilla", "timezone": "Europe/Madrid"})
+        "preferred_language": "es", "location": "Sevilla", "timezone": "Europe/Madrid",
+        "current_password": PASSWORD})  # issue 9: a new email needs the password
     assert response.status_code == 302
     alice.refresh_from_db()
     assert (alice.name, alice.email, alice.location, alice.timezone) == ("Alice P.", "alice.new@example.com", "Sevilla",

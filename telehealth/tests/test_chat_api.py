@@ -10,7 +10,7 @@ from accounts.tokens import issue_pair
 from analytics.models import AuditEvent
 from clinic import services as clinic_services
 from clinic.models import CareTeamMember
-from conftest import login_verified, png_upload
+from conftest import login_verified, pdf_upload, png_upload
 from telehealth import chat as chats
 from telehealth.models import Chat, ChatReadState, Message, Notification
 
@@ -183,7 +183,7 @@ def test_it_accepts_images_and_pdfs_and_serves_them_to_members_only(chat, alice,
     assert got.status_code == 200 and got["Content-Type"] == "image/jpeg"
     assert b"SpyCam" not in b"".join(got.streaming_content)
     assert api(bob).get(data["file_url"]).status_code == 404
-    pdf = SimpleUploadedFile("report.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", content_type="application/pdf")
+    pdf = pdf_upload("report.pdf")  # a real PDF: one that does not parse is refused (issue 9)
     response = upload(carol, chat, pdf, client_id="f2")
     assert response.status_code == 201 and response.json()["file_type"] == "application/pdf"
     download = api(alice).get(response.json()["file_url"])

@@ -122,13 +122,14 @@ def test_it_rejects_a_doctor_session_without_second_factor(layer, chat, carol):
 
 def test_it_accepts_a_jwt_and_refuses_a_bad_one(layer, chat, carol, bob):
     good = issue_pair(carol)["access"]
+    bad_tokens = ("not-a-token", issue_pair(carol)["refresh"], issue_pair(bob)["access"])  # issuing writes a row
 
     async def scenario():
         comm = await open_comm(chat, token=good, headers=[ORIGIN])
         connected, _ = await comm.connect()
         assert connected
         await comm.disconnect()
-        for token in ("not-a-token", issue_pair(carol)["refresh"], issue_pair(bob)["access"]):
+        for token in bad_tokens:
             comm = await open_comm(chat, token=token, headers=[ORIGIN])
             connected, code = await comm.connect()
             assert not connected and code == 4403

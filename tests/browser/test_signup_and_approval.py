@@ -23,8 +23,9 @@ def _png(path):
 
 
 def _pdf(path):
-    path.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-                     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    from conftest import pdf_upload  # a real PDF: uploads are parsed and rebuilt (issue 9)
+
+    path.write_bytes(pdf_upload().read())
     return path
 
 
@@ -82,6 +83,11 @@ def test_patient_signs_up_and_sees_dashboard(page, live_server, tmp_path):
     _fill_patient_form(page, tmp_path)
     page.get_by_role("button", name="Create account").last.click()
 
+    # issue 9: the same page whether the phone/e-mail was new or taken; then the patient signs in
+    expect(page).to_have_url(_path_is(live_server, "/signup/done/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for signing up")
+    page.get_by_role("link", name="Sign in", exact=True).last.click()
+    _sign_in(page, live_server, "maya@example.com")
     expect(page).to_have_url(_path_is(live_server, "/dashboard/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Maya")
     care = page.locator(".card").filter(has=page.get_by_role("heading", name="People in your care"))
@@ -110,6 +116,8 @@ def test_doctor_applies_admin_approves_doctor_enrols_totp(page, new_context, liv
     page.locator("[name=day_0_end]").fill("12:00")
     page.get_by_role("button", name="Send application").click()
 
+    expect(page).to_have_url(_path_is(live_server, "/signup/done/"))
+    _sign_in(page, live_server, DOCTOR["email"])
     expect(page).to_have_url(_path_is(live_server, "/account/application/"))
     expect(page.locator(".badge")).to_have_text("Pending review")
 
