@@ -7,9 +7,9 @@ from uuid import UUID
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import HttpBearer
 from pydantic import EmailStr, Field
 
@@ -18,6 +18,7 @@ from accounts.models import Role, User
 from accounts.tokens import TokenError, issue_pair, user_for_token
 from clinic.models import Gender
 from core.errors import DomainError, PermissionDenied
+from core.schemas import LimitOffsetPagination, Schema
 
 
 class JWTAuth(HttpBearer):

@@ -13,12 +13,13 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Query, Router, Status
+from ninja.pagination import paginate
 from pydantic import EmailStr, Field
 
 from clinic import scheduling, selectors, services
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
+from core.schemas import LimitOffsetPagination, Schema
 from telehealth.calls import call_record
 
 PAGE = {"max_limit": 100}

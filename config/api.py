@@ -9,8 +9,50 @@ from ninja.errors import ValidationError as NinjaValidationError
 from accounts.api import JWTAuth
 from accounts.api import auth_router, users_router
 from core.errors import DomainError
+from core.schemas import HavenParser
 
-api = NinjaAPI(
+# Every operation can answer these through the handlers below (all as {"detail": ...}): the
+# OpenAPI says so, so that a client (and schemathesis) knows every status it may get.
+ERROR_STATUSES = {
+    "400": "Malformed request, or a request that cannot be carried out as asked",
+    "401": "Authentication required (or wrong credentials)",
+    "403": "Visible to you, but not yours to change",
+    "404": "Missing, or not yours",
+    "409": "Conflicts with the current state (e.g. a slot just taken)",
+    "422": "Invalid input: detail lists each field and what is wrong with it",
+    "429": "Too many attempts",
+}
+ERROR_SCHEMA = {
+    "title": "ErrorOut",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {
+                "type": "object", "required": ["field", "message"],
+                "properties": {"field": {"type": ["string", "null"]}, "message": {"type": "string"},
+                               "type": {"type": ["string", "null"]}}}},
+        ]},
+        "field": {"type": "string", "description": "The input field the error is about, if one"},
+    },
+}
+
+
+class HavenAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ERROR_SCHEMA
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_STATUSES.items():
+                    responses.setdefault(status, {"description": description, **error})
+        return schema
+
+
+api = HavenAPI(
     title="Haven API",
     version="1",
     description="Patients, doctors, hospitals and their care, for mobile apps and partner systems. "
@@ -18,6 +60,7 @@ api = NinjaAPI(
     auth=JWTAuth(),
     urls_namespace="api",
     docs_url="/docs",
+    parser=HavenParser(),
 )
 
 

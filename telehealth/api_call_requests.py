@@ -14,10 +14,11 @@ through its services; each change reaches the chat's websocket listeners on comm
 import datetime as dt
 from uuid import UUID
 
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 from pydantic import Field
 
 from accounts.api import JWTAuth
+from core.schemas import Schema
 from telehealth import call_requests
 from telehealth import chat as chats
 from telehealth.api_chat import VerifiedSessionAuth

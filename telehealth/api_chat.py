@@ -12,7 +12,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 from ninja.security import SessionAuth
 from pydantic import Field
@@ -20,6 +20,7 @@ from pydantic import Field
 from accounts.api import JWTAuth
 from clinic import selectors as clinic_selectors
 from core.errors import NotFound
+from core.schemas import Schema
 from telehealth import chat as chats
 from telehealth.models import Message
 

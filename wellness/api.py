@@ -12,9 +12,10 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from pydantic import Field
 
+from core.schemas import Schema
 from wellness import selectors, services
 from wellness.models import Habit, TodoTask, WellnessEntry
 
