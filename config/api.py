@@ -1,6 +1,8 @@
 """The /api/v1 JSON API: one NinjaAPI, routers from each app, errors as {"detail": ...}."""
 
 from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -43,6 +45,7 @@ class HavenAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ERROR_SCHEMA
+        _local_times(schema)
         error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
         for operations in schema["paths"].values():
             for operation in operations.values():
@@ -50,6 +53,26 @@ class HavenAPI(NinjaAPI):
                 for status, description in ERROR_STATUSES.items():
                     responses.setdefault(status, {"description": description, **error})
         return schema
+
+
+def _local_times(node):
+    """A time of day (``datetime.time``) is a local wall-clock time, sent and answered without an
+    offset: RFC 3339's partial-time, not the "time" format (which requires an offset)."""
+    if isinstance(node, dict):
+        if node.get("format") == "time":
+            node["format"] = "partial-time"
+            node["pattern"] = r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$"
+        for value in node.values():
+            _local_times(value)
+    elif isinstance(node, list):
+        for value in node:
+            _local_times(value)
+
+
+@csrf_exempt  # nothing to protect, and a CSRF page would be HTML
+def api_not_found(request, *args, **kwargs):
+    """Under /api/v1/ an unknown path (or an id that is not one) answers JSON like the API does."""
+    return JsonResponse({"detail": "Not found."}, status=404)
 
 
 api = HavenAPI(
