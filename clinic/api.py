@@ -19,7 +19,7 @@ from pydantic import EmailStr, Field
 
 from clinic import scheduling, selectors, services
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
-from core.schemas import LimitOffsetPagination, Schema
+from core.schemas import LimitOffsetPagination, Schema, date_in_range, date_range_message
 from telehealth.calls import call_record
 
 PAGE = {"max_limit": 100}
@@ -44,13 +44,17 @@ def _parse_when(value: str | None, field: str, user, *, end: bool = False) -> dt
     value = value.strip().replace(" ", "+")  # a "+" in an unencoded query string arrives as a space
     try:
         if len(value) == 10:
-            day = dt.date.fromisoformat(value) + dt.timedelta(days=1 if end else 0)
-            return dt.datetime.combine(day, dt.time(0), tzinfo=_zone(user))
+            day = dt.date.fromisoformat(value)
+            if not date_in_range(day):
+                raise ValidationError({field: [date_range_message()]})
+            return dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(0), tzinfo=_zone(user))
         when = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValidationError({field: [_("Give a date (YYYY-MM-DD) or a date and time with its offset.")]}) from exc
     if timezone.is_naive(when):
         raise ValidationError({field: [_("Give the time with its time zone.")]})
+    if not (date_in_range(when.date()) and date_in_range(when.astimezone(dt.UTC).date())):
+        raise ValidationError({field: [date_range_message()]})
     return when
 
 

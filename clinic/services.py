@@ -244,6 +244,9 @@ def availability_replace(*, doctor: DoctorProfile, actor: User, windows: list[di
     return created
 
 
+MAX_EXCEPTION_AHEAD = dt.timedelta(days=2 * 365)
+
+
 @transaction.atomic
 def availability_exception_add(*, doctor: DoctorProfile, actor: User, start: dt.datetime, end: dt.datetime,
                                kind: str, reason: str = "") -> AvailabilityException:
@@ -251,6 +254,8 @@ def availability_exception_add(*, doctor: DoctorProfile, actor: User, start: dt.
         raise PermissionDenied(_("Only the doctor edits this schedule."))
     if end <= start:
         raise ValidationError({"end": [_("The end must be after the start.")]})
+    if end > timezone.now() + MAX_EXCEPTION_AHEAD:
+        raise ValidationError({"end": [_("Plan leave and blocked hours at most two years ahead.")]})
     exception = AvailabilityException.objects.create(doctor=doctor, start=start, end=end, kind=kind, reason=reason)
     audit_record(action="availability.exception_added", actor=actor, target=doctor, kind=kind)
     return exception

@@ -10,6 +10,7 @@ that adding a day overflows, numbers too big for a 64-bit column, NaN and Infini
 import datetime as dt
 import json
 import math
+from typing import Annotated
 
 from django.utils.translation import gettext as _
 from ninja import Field
@@ -18,7 +19,7 @@ from ninja import Schema as NinjaSchema
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination as NinjaLimitOffsetPagination
 from ninja.parser import Parser
-from pydantic import ConfigDict, ValidationInfo, field_validator
+from pydantic import AfterValidator, ConfigDict, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 # Dates and times the API accepts: wide enough for any date of birth or plan, far enough from the
@@ -75,6 +76,19 @@ def _date_range_error():
     return PydanticCustomError(
         "date_out_of_range", _("Give a date between %(min)s and %(max)s.")
         % {"min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()})
+
+
+def date_in_range(day: dt.date) -> bool:
+    return MIN_DATE <= day <= MAX_DATE
+
+
+def date_range_message() -> str:
+    return str(_date_range_error().message())
+
+
+# For path and query parameters declared one by one (a Schema checks its own fields).
+Day = Annotated[dt.date, AfterValidator(check_value)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
 
 
 class Schema(NinjaSchema):

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from analytics.services import audit_record
 from clinic import scheduling, selectors
-from core.schemas import Schema
+from core.schemas import Schema, date_in_range, date_range_message
 from wellness import risk
 from wellness.models import RiskFlag
 
@@ -125,6 +125,8 @@ def stress_ranking(request, doctor_id: UUID, month: str | None = None):
             start = dt.datetime.strptime(month, "%Y-%m").date()
         except ValueError as exc:
             raise ValidationError({"month": [_("Give the month as YYYY-MM.")]}) from exc
+        if not date_in_range(start):
+            raise ValidationError({"month": [date_range_message()]})
     else:
         start = timezone.now().astimezone(scheduling.doctor_zone(doctor)).date().replace(day=1)
     rows = risk.stress_ranking(fetched_by=request.auth, doctor=doctor, month=start)
