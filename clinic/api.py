@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
-from pydantic import EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from clinic import scheduling, selectors, services
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
@@ -407,9 +407,12 @@ class AppointmentIn(Schema):
 
 
 class AppointmentUpdateIn(Schema):
+    # Only these: extras (the call log, the call request) is the server's, and a field sent that is
+    # not one of them is refused rather than silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
     reason: str | None = Field(None, max_length=2000)
     notes: str | None = None
-    extras: dict | None = None
 
 
 class StatusIn(Schema):
@@ -788,7 +791,7 @@ def appointment_detail(request, appointment_id: UUID):
 
 
 @appointments_router.put("/{uuid:appointment_id}", response=AppointmentDetailOut,
-                         summary="Update the reason (patient side), notes (doctor) or extras")
+                         summary="Update the reason (patient side) or the notes (doctor)")
 def appointment_update(request, appointment_id: UUID, payload: AppointmentUpdateIn):
     appointment = selectors.appointment_get(fetched_by=request.auth, appointment_id=appointment_id)
     data = payload.dict(exclude_unset=True)
