@@ -18,7 +18,7 @@ from accounts.models import Role, User
 from accounts.tokens import TokenError, issue_pair, user_for_token
 from clinic.models import Gender
 from core.errors import DomainError, PermissionDenied
-from core.schemas import LimitOffsetPagination, Schema
+from core.schemas import Labels, LimitOffsetPagination, Schema
 
 
 class JWTAuth(HttpBearer):
@@ -146,7 +146,7 @@ class HospitalSignupIn(Schema):
     country: str = ""
     pin_code: str = ""
     contact: str = Field(..., min_length=3, max_length=30)
-    specialities: list[str] = []
+    specialities: Labels = []
     website: str = ""
     name: str = Field(..., min_length=1, max_length=150, description="Name of the first staff user")
     email: EmailStr

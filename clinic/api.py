@@ -19,7 +19,7 @@ from pydantic import ConfigDict, EmailStr, Field
 
 from clinic import scheduling, selectors, services
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
-from core.schemas import LimitOffsetPagination, Schema, date_in_range, date_range_message
+from core.schemas import Labels, LimitOffsetPagination, Schema, date_in_range, date_range_message
 from telehealth.calls import call_record
 
 PAGE = {"max_limit": 100}
@@ -126,7 +126,7 @@ class HospitalIn(Schema):
     pin_code: str = Field("", max_length=20)
     contact: str = Field(..., min_length=3, max_length=30)
     email: EmailStr | None = None
-    specialities: list[str] = []
+    specialities: Labels = []
     website: str = ""
     link: str = ""
 
@@ -140,7 +140,7 @@ class HospitalUpdateIn(Schema):
     pin_code: str | None = Field(None, max_length=20)
     contact: str | None = Field(None, min_length=3, max_length=30)
     email: EmailStr | None = None
-    specialities: list[str] | None = None
+    specialities: Labels | None = None
     website: str | None = None
     link: str | None = None
 
@@ -181,8 +181,8 @@ class DoctorCreateIn(Schema):
     years_experience: int = Field(0, ge=0, le=70)
     designation: str = Field("", max_length=120)
     details: str = ""
-    languages: list[str] = []
-    consultation_modes: list[Mode] = []
+    languages: Labels = []
+    consultation_modes: list[Mode] = Field([], max_length=2)
     timezone: str = "UTC"
 
 
@@ -191,8 +191,8 @@ class DoctorUpdateIn(Schema):
     specialty: str | None = Field(None, min_length=2, max_length=120)
     years_experience: int | None = Field(None, ge=0, le=70)
     details: str | None = None
-    languages: list[str] | None = None
-    consultation_modes: list[Mode] | None = None
+    languages: Labels | None = None
+    consultation_modes: list[Mode] | None = Field(None, max_length=2)
     shift_start: dt.time | None = None
     shift_end: dt.time | None = None
     accepts_new_patients: bool | None = None

@@ -89,6 +89,9 @@ def date_range_message() -> str:
 # For path and query parameters declared one by one (a Schema checks its own fields).
 Day = Annotated[dt.date, AfterValidator(check_value)]
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+# A JSON list of short labels stored as it is (a hospital's specialities, the languages a doctor
+# speaks): bounded, so that a client cannot store megabytes or shapes the pages do not expect.
+Labels = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=50)]
 
 
 class Schema(NinjaSchema):

@@ -60,7 +60,7 @@ class EntryFields(Schema):
     sleep_hours: float | None = Field(None, description="0–24, one decimal")
     meditation_minutes: int | None = Field(None, description="0–1440")
     notes: str | None = None
-    habits: list[HabitValueIn] = []
+    habits: list[HabitValueIn] = Field([], max_length=200)
 
 
 class EntryIn(EntryFields):
