@@ -12,12 +12,11 @@ Path parameters are Alice's and Carol's real ids half of the time (a random UUID
 import datetime as dt
 import logging
 import os
-import random
 
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -92,7 +91,7 @@ def _fuzz_operation(operation, *, mode, headers, ids, failures):
                 failures.setdefault((operation.label, failure.title), str(group)[:1500])
 
     if SEED is not None:
-        random.seed(SEED)
+        run = seed(int(SEED))(run)
     try:
         run()
     except Unsatisfiable:
