@@ -7,9 +7,9 @@ from uuid import UUID
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import HttpBearer
 from pydantic import EmailStr, Field
 
@@ -19,6 +19,7 @@ from accounts.throttles import login_throttle, refresh_throttle, signup_throttle
 from accounts.tokens import TokenError, issue_pair, revoke_family_of, rotate, user_for_token
 from clinic.models import Gender
 from core.errors import DomainError, NotFound, PermissionDenied
+from core.schemas import Labels, LimitOffsetPagination, Schema
 
 
 # What a doctor or hospital staff account awaiting approval (or rejected) may call.
@@ -157,7 +158,7 @@ class HospitalSignupIn(Schema):
     country: str = ""
     pin_code: str = ""
     contact: str = Field(..., min_length=3, max_length=30)
-    specialities: list[str] = []
+    specialities: Labels = []
     website: str = ""
     name: str = Field(..., min_length=1, max_length=150, description="Name of the first staff user")
     email: EmailStr

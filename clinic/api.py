@@ -13,12 +13,13 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import EmailStr, Field
+from ninja import Query, Router, Status
+from ninja.pagination import paginate
+from pydantic import ConfigDict, EmailStr, Field
 
 from clinic import scheduling, selectors, services
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
+from core.schemas import Labels, LimitOffsetPagination, Schema, date_in_range, date_range_message
 from telehealth.calls import call_record
 
 PAGE = {"max_limit": 100}
@@ -43,13 +44,17 @@ def _parse_when(value: str | None, field: str, user, *, end: bool = False) -> dt
     value = value.strip().replace(" ", "+")  # a "+" in an unencoded query string arrives as a space
     try:
         if len(value) == 10:
-            day = dt.date.fromisoformat(value) + dt.timedelta(days=1 if end else 0)
-            return dt.datetime.combine(day, dt.time(0), tzinfo=_zone(user))
+            day = dt.date.fromisoformat(value)
+            if not date_in_range(day):
+                raise ValidationError({field: [date_range_message()]})
+            return dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(0), tzinfo=_zone(user))
         when = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValidationError({field: [_("Give a date (YYYY-MM-DD) or a date and time with its offset.")]}) from exc
     if timezone.is_naive(when):
         raise ValidationError({field: [_("Give the time with its time zone.")]})
+    if not (date_in_range(when.date()) and date_in_range(when.astimezone(dt.UTC).date())):
+        raise ValidationError({field: [date_range_message()]})
     return when
 
 
@@ -121,7 +126,7 @@ class HospitalIn(Schema):
     pin_code: str = Field("", max_length=20)
     contact: str = Field(..., min_length=3, max_length=30)
     email: EmailStr | None = None
-    specialities: list[str] = []
+    specialities: Labels = []
     website: str = ""
     link: str = ""
 
@@ -135,7 +140,7 @@ class HospitalUpdateIn(Schema):
     pin_code: str | None = Field(None, max_length=20)
     contact: str | None = Field(None, min_length=3, max_length=30)
     email: EmailStr | None = None
-    specialities: list[str] | None = None
+    specialities: Labels | None = None
     website: str | None = None
     link: str | None = None
 
@@ -176,8 +181,8 @@ class DoctorCreateIn(Schema):
     years_experience: int = Field(0, ge=0, le=70)
     designation: str = Field("", max_length=120)
     details: str = ""
-    languages: list[str] = []
-    consultation_modes: list[Mode] = []
+    languages: Labels = []
+    consultation_modes: list[Mode] = Field([], max_length=2)
     timezone: str = "UTC"
 
 
@@ -186,8 +191,8 @@ class DoctorUpdateIn(Schema):
     specialty: str | None = Field(None, min_length=2, max_length=120)
     years_experience: int | None = Field(None, ge=0, le=70)
     details: str | None = None
-    languages: list[str] | None = None
-    consultation_modes: list[Mode] | None = None
+    languages: Labels | None = None
+    consultation_modes: list[Mode] | None = Field(None, max_length=2)
     shift_start: dt.time | None = None
     shift_end: dt.time | None = None
     accepts_new_patients: bool | None = None
@@ -405,9 +410,12 @@ class AppointmentIn(Schema):
 
 
 class AppointmentUpdateIn(Schema):
+    # Only these: extras (the call log, the call request) is the server's, and a field sent that is
+    # not one of them is refused rather than silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
     reason: str | None = Field(None, max_length=2000)
     notes: str | None = None
-    extras: dict | None = None
 
 
 class StatusIn(Schema):
@@ -786,7 +794,7 @@ def appointment_detail(request, appointment_id: UUID):
 
 
 @appointments_router.put("/{uuid:appointment_id}", response=AppointmentDetailOut,
-                         summary="Update the reason (patient side), notes (doctor) or extras")
+                         summary="Update the reason (patient side) or the notes (doctor)")
 def appointment_update(request, appointment_id: UUID, payload: AppointmentUpdateIn):
     appointment = selectors.appointment_get(fetched_by=request.auth, appointment_id=appointment_id)
     data = payload.dict(exclude_unset=True)

@@ -1,6 +1,10 @@
+import datetime as dt
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
 from core.fields import EncryptedTextField
@@ -112,6 +116,23 @@ class Patient(BaseModel):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.date_of_birth:
+            validate_date_of_birth(self.date_of_birth)
+
+
+MAX_AGE_YEARS = 120
+
+
+def validate_date_of_birth(born: dt.date) -> None:
+    """Not in the future, and at most MAX_AGE_YEARS ago: a typo (year 1, year 9999) is not saved."""
+    today = timezone.localdate()
+    if born > today:
+        raise ValidationError({"date_of_birth": [_("The date of birth cannot be in the future.")]})
+    if born < today.replace(year=today.year - MAX_AGE_YEARS, day=min(today.day, 28)):
+        raise ValidationError({"date_of_birth": [_("Enter a real date of birth.")]})
 
 
 class Relation(models.TextChoices):

@@ -16,6 +16,8 @@ reverse relation such as ``care_links__doctor``, which a manager cannot filter.
 Pages, the API, websocket consumers, downloads, tasks and exports all read through here.
 """
 
+import datetime as dt
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import ApplicationStatus, Role, User
@@ -502,8 +504,17 @@ def patient_appointment_history(*, fetched_by: User, patient: Patient) -> QueryS
     return appointments_list(fetched_by=fetched_by, patient_id=patient.pk).order_by("-start")
 
 
-def availability_exceptions_upcoming(*, doctor: DoctorProfile, now) -> QuerySet[AvailabilityException]:
-    return doctor.exceptions.filter(end__gt=now).order_by("start")
+# What any time zone can show: rows saved before their range was bounded (a leave "until
+# 9999-12-31 23:59") would overflow when shown in a zone ahead of UTC, and the page with them.
+_SHOWABLE = (dt.datetime(1, 1, 2, tzinfo=dt.UTC), dt.datetime(9999, 12, 30, tzinfo=dt.UTC))
+
+
+def availability_exceptions_upcoming(*, doctor: DoctorProfile, now) -> list[AvailabilityException]:
+    rows = list(doctor.exceptions.filter(end__gt=now).order_by("start"))
+    low, high = _SHOWABLE
+    for row in rows:
+        row.start, row.end = min(max(row.start, low), high), min(max(row.end, low), high)
+    return rows
 
 
 def availability_exception_get(*, fetched_by: User, exception_id) -> AvailabilityException:

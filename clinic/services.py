@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from analytics.services import audit_record
 from clinic import scheduling, selectors
+from clinic.extras import extras_with
 from clinic.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -414,6 +415,9 @@ def availability_replace(*, doctor: DoctorProfile, actor: User, windows: list[di
     return created
 
 
+MAX_EXCEPTION_AHEAD = dt.timedelta(days=2 * 365)
+
+
 @transaction.atomic
 def availability_exception_add(*, doctor: DoctorProfile, actor: User, start: dt.datetime, end: dt.datetime,
                                kind: str, reason: str = "") -> AvailabilityException:
@@ -421,6 +425,8 @@ def availability_exception_add(*, doctor: DoctorProfile, actor: User, start: dt.
         raise PermissionDenied(_("Only the doctor edits this schedule."))
     if end <= start:
         raise ValidationError({"end": [_("The end must be after the start.")]})
+    if end > timezone.now() + MAX_EXCEPTION_AHEAD:
+        raise ValidationError({"end": [_("Plan leave and blocked hours at most two years ahead.")]})
     exception = AvailabilityException.objects.create(doctor=doctor, start=start, end=end, kind=kind, reason=reason)
     audit_record(action="availability.exception_added", actor=actor, target=doctor, kind=kind)
     return exception
@@ -507,7 +513,7 @@ def appointment_book_now(*, accepted_by: User, patient: Patient, doctor: DoctorP
     appointment = Appointment(
         patient=patient, doctor=doctor, type=AppointmentType.REMOTE, start=start, end=end, reason=reason.strip(),
         booked_by=requested_by, status=AppointmentStatus.CONFIRMED, room_id=secrets.token_urlsafe(16),
-        extras=extras or {})
+        extras=extras_with(None, **(extras or {})))
     _save_booking(appointment)
     # The history says where it came from; the caller notifies people in its own words.
     _event(appointment, Kind.REQUESTED, requested_by, reason=appointment.reason, notify=False, **event_data)
@@ -720,7 +726,9 @@ def appointment_reschedule(*, actor: User, appointment: Appointment, start: dt.d
 
 @transaction.atomic
 def appointment_update_details(*, actor: User, appointment: Appointment, reason: str | None = None,
-                               notes: str | None = None, extras: dict | None = None) -> Appointment:
+                               notes: str | None = None) -> Appointment:
+    """The patient side's reason, the doctor's notes. (``extras`` is written only by the services
+    that own its keys: see clinic.extras.)"""
     appointment, side = _locked(appointment, actor)
     fields = []
     if reason is not None:
@@ -733,9 +741,6 @@ def appointment_update_details(*, actor: User, appointment: Appointment, reason:
             raise PermissionDenied(_("Only the doctor writes appointment notes."))
         appointment.notes = notes.strip()
         fields.append("notes")
-    if extras is not None:
-        appointment.extras = {**appointment.extras, **extras}
-        fields.append("extras")
     if fields:
         appointment.save(update_fields=[*fields, "updated_at"])
         _event(appointment, Kind.NOTE, actor, notify=False, fields=fields)

@@ -1,6 +1,8 @@
 """The /api/v1 JSON API: one NinjaAPI, routers from each app, errors as {"detail": ...}."""
 
 from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -9,8 +11,71 @@ from ninja.errors import ValidationError as NinjaValidationError
 from accounts.api import JWTAuth
 from accounts.api import auth_router, users_router
 from core.errors import DomainError
+from core.schemas import HavenParser
 
-api = NinjaAPI(
+# Every operation can answer these through the handlers below (all as {"detail": ...}): the
+# OpenAPI says so, so that a client (and schemathesis) knows every status it may get.
+ERROR_STATUSES = {
+    "400": "Malformed request, or a request that cannot be carried out as asked",
+    "401": "Authentication required (or wrong credentials)",
+    "403": "Visible to you, but not yours to change",
+    "404": "Missing, or not yours",
+    "409": "Conflicts with the current state (e.g. a slot just taken)",
+    "422": "Invalid input: detail lists each field and what is wrong with it",
+    "429": "Too many attempts",
+}
+ERROR_SCHEMA = {
+    "title": "ErrorOut",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {
+                "type": "object", "required": ["field", "message"],
+                "properties": {"field": {"type": ["string", "null"]}, "message": {"type": "string"},
+                               "type": {"type": ["string", "null"]}}}},
+        ]},
+        "field": {"type": "string", "description": "The input field the error is about, if one"},
+    },
+}
+
+
+class HavenAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ERROR_SCHEMA
+        _local_times(schema)
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_STATUSES.items():
+                    responses.setdefault(status, {"description": description, **error})
+        return schema
+
+
+def _local_times(node):
+    """A time of day (``datetime.time``) is a local wall-clock time, sent and answered without an
+    offset: RFC 3339's partial-time, not the "time" format (which requires an offset)."""
+    if isinstance(node, dict):
+        if node.get("format") == "time":
+            node["format"] = "partial-time"
+            node["pattern"] = r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$"
+        for value in node.values():
+            _local_times(value)
+    elif isinstance(node, list):
+        for value in node:
+            _local_times(value)
+
+
+@csrf_exempt  # nothing to protect, and a CSRF page would be HTML
+def api_not_found(request, *args, **kwargs):
+    """Under /api/v1/ an unknown path (or an id that is not one) answers JSON like the API does."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+api = HavenAPI(
     title="Haven API",
     version="1",
     description="Patients, doctors, hospitals and their care, for mobile apps and partner systems. "
@@ -18,6 +83,7 @@ api = NinjaAPI(
     auth=JWTAuth(),
     urls_namespace="api",
     docs_url="/docs",
+    parser=HavenParser(),
 )
 
 

@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from config import health
-from config.api import api
+from config.api import api, api_not_found
 
 urlpatterns = [
     path("health", health.health, name="health"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/", api_not_found),
     path("accounts/signup/", RedirectView.as_view(pattern_name="signup")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

@@ -1,3 +1,4 @@
+from django.core.exceptions import BadRequest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 
@@ -66,3 +67,19 @@ class SecurityHeadersMiddleware:
             add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private, max-age=0
             response["Pragma"] = "no-cache"
         return response
+
+
+class RejectNulMiddleware:
+    """A NUL character in the path or the query string is a 400 before any view runs: Postgres
+    refuses it in text, so a search or a filter that passed it on would answer 500. (Forms reject
+    it field by field; the API answers 422 naming the parameter, see core.schemas.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/") and (
+                "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", "")
+                or any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values)):
+            raise BadRequest("NUL characters are not allowed in the address.")
+        return self.get_response(request)

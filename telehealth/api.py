@@ -7,10 +7,11 @@ import datetime as dt
 from uuid import UUID
 
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Router
+from ninja.pagination import paginate
 
 from core.errors import NotFound
+from core.schemas import LimitOffsetPagination, Schema
 from telehealth import selectors, services
 
 notifications_router = Router(tags=["notifications"])

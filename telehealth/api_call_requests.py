@@ -14,10 +14,11 @@ through its services; each change reaches the chat's websocket listeners on comm
 import datetime as dt
 from uuid import UUID
 
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 from pydantic import Field
 
 from accounts.api import JWTAuth
+from core.schemas import Count, Schema
 from telehealth import call_requests
 from telehealth import chat as chats
 from telehealth.api_chat import VerifiedSessionAuth
@@ -73,7 +74,7 @@ def call_request_create(request, chat_id: UUID, payload: CallRequestIn):
 
 @router.get("/chats/{chat_id}/call-requests", response=list[CallRequestOut],
             summary="The chat's call requests, newest first")
-def call_request_list(request, chat_id: UUID, limit: int = call_requests.LIST_LIMIT):
+def call_request_list(request, chat_id: UUID, limit: Count = call_requests.LIST_LIMIT):
     chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
     rows = call_requests.call_requests_list(fetched_by=request.auth, chat=chat, limit=max(1, min(limit, 100)))
     call_requests.call_requests_read_record(actor=request.auth, rows=rows, via="api", request=request)

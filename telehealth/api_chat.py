@@ -12,7 +12,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 from ninja.security import SessionAuth
 from pydantic import Field
@@ -20,6 +20,7 @@ from pydantic import Field
 from accounts.api import JWTAuth
 from clinic import selectors as clinic_selectors
 from core.errors import NotFound
+from core.schemas import Count, Schema
 from telehealth import chat as chats
 from telehealth.models import Message
 
@@ -161,8 +162,8 @@ def chat_detail(request, chat_id: UUID):
 
 @router.get("/chats/{chat_id}/messages", response=MessagePage,
             summary="History: newest page, older with before=<seq>, or everything after=<seq> (resync)")
-def chat_messages(request, chat_id: UUID, after: int | None = None, before: int | None = None, q: str = "",
-                  limit: int = chats.PAGE_DEFAULT):
+def chat_messages(request, chat_id: UUID, after: Count | None = None, before: Count | None = None, q: str = "",
+                  limit: Count = chats.PAGE_DEFAULT):
     chat = chats.chat_get(fetched_by=request.auth, chat_id=chat_id)
     messages, more = chats.messages_list(fetched_by=request.auth, chat=chat, after=after, before=before,
                                          search=q, limit=limit)

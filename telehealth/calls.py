@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from analytics.services import audit_record
+from clinic.extras import call_log, extras_get, extras_with
 from clinic.models import Appointment, AppointmentStatus, AppointmentType
 from clinic.selectors import can_act_for_patient, doctor_profile_of
 from core.errors import NotFound, PermissionDenied
@@ -110,16 +111,16 @@ def call_record(appointment: Appointment) -> dict | None:
     else ``started_at``, ``ended_at`` and ``duration_s`` (both None while the call is under way),
     ``in_progress``, and ``ended_by``: "participants" (the last one left) or "timeout" (their server
     processes died; ``ended_at`` is then the last time someone was seen in the room)."""
-    call = (appointment.extras or {}).get("call") or {}
-    if not call.get("started_at"):
+    call = call_log(appointment)
+    if call is None:
         return None
-    ended = call.get("ended_at")
+    ended = call.ended_at
     return {
-        "started_at": dt.datetime.fromisoformat(call["started_at"]),
-        "ended_at": dt.datetime.fromisoformat(ended) if ended else None,
-        "duration_s": call.get("duration_s") if ended else None,
+        "started_at": call.started_at,
+        "ended_at": ended,
+        "duration_s": call.duration_s if ended else None,
         "in_progress": not ended,
-        "ended_by": call.get("ended_by", "participants") if ended else None,
+        "ended_by": (call.ended_by or "participants") if ended else None,
     }
 
 
@@ -135,14 +136,14 @@ def call_start_record(*, appointment_id, actor: User | None = None, now: dt.date
     resumed after both left keeps its first start and loses its end until it ends again)."""
     now = now or timezone.now()
     appointment = Appointment.objects.select_for_update().get(pk=appointment_id)
-    call = dict(appointment.extras.get("call") or {})
+    call = dict(extras_get(appointment, "call") or {})
     if "started_at" not in call:
         call["started_at"] = _iso(now)
     elif not call.get("ended_at"):
         return call  # already running
     call.pop("ended_at", None)
     call.pop("duration_s", None)
-    appointment.extras = {**appointment.extras, "call": call}
+    appointment.extras = extras_with(appointment, call=call)
     appointment.save(update_fields=["extras", "updated_at"])
     audit_record(action="call.started", actor=actor, target=appointment, started_at=call["started_at"])
     return call
@@ -156,7 +157,7 @@ def call_end_record(*, appointment_id, actor: User | None = None, now: dt.dateti
     the call never started or already ended."""
     now = now or timezone.now()
     appointment = Appointment.objects.select_for_update().get(pk=appointment_id)
-    call = dict(appointment.extras.get("call") or {})
+    call = dict(extras_get(appointment, "call") or {})
     if "started_at" not in call or call.get("ended_at"):
         return None
     started = dt.datetime.fromisoformat(call["started_at"])
@@ -165,7 +166,7 @@ def call_end_record(*, appointment_id, actor: User | None = None, now: dt.dateti
     call["duration_s"] = round((now - started).total_seconds())
     if ended_by != "participants":
         call["ended_by"] = ended_by
-    appointment.extras = {**appointment.extras, "call": call}
+    appointment.extras = extras_with(appointment, call=call)
     appointment.save(update_fields=["extras", "updated_at"])
     audit_record(action="call.ended", actor=actor, target=appointment, duration_s=call["duration_s"],
                  ended_by=ended_by)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from clinic.extras import extras_get
 from core.errors import NotFound
 from telehealth import calls
 
@@ -28,7 +29,7 @@ def call_room(request, room_id):
     appointment_url = reverse("appointment_detail", args=[appointment.pk])
     # A call asked for from a chat as "audio only" starts with audio preselected (either side may
     # still switch to video before joining).
-    audio_only = bool((appointment.extras.get("call_request") or {}).get("audio_only"))
+    audio_only = bool((extras_get(appointment, "call_request") or {}).get("audio_only"))
     return render(request, "telehealth/calls/room.html", {
         "appointment": appointment,
         "side": side,

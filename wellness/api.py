@@ -12,9 +12,10 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from pydantic import Field
 
+from core.schemas import Day, Schema
 from wellness import selectors, services
 from wellness.models import Habit, TodoTask, WellnessEntry
 
@@ -59,7 +60,7 @@ class EntryFields(Schema):
     sleep_hours: float | None = Field(None, description="0–24, one decimal")
     meditation_minutes: int | None = Field(None, description="0–1440")
     notes: str | None = None
-    habits: list[HabitValueIn] = []
+    habits: list[HabitValueIn] = Field([], max_length=200)
 
 
 class EntryIn(EntryFields):
@@ -259,7 +260,7 @@ def wellness_settings_put(request, patient_id: UUID, payload: SettingsIn):
 # Declared after /wellness/streaks and /wellness/settings: {date} would match those words.
 @wellness_router.put("/{uuid:patient_id}/wellness/{date}", response=EntryOut,
                      summary="Change the check-in of an editable day (today or yesterday)")
-def wellness_entry_put(request, patient_id: UUID, date: dt.date, payload: EntryFields):
+def wellness_entry_put(request, patient_id: UUID, date: Day, payload: EntryFields):
     patient = _patient(request, patient_id)
     _entry, body = _save_entry(request, patient, date, payload)
     return body
@@ -354,7 +355,7 @@ def tasks_carry_over(request, patient_id: UUID, payload: CarryOverIn | None = No
 
 
 @wellness_router.get("/{uuid:patient_id}/reviews/{date}", response=ReviewOut, summary="A day's night review")
-def review_get(request, patient_id: UUID, date: dt.date):
+def review_get(request, patient_id: UUID, date: Day):
     patient = _patient(request, patient_id, view="api:review")
     review = selectors.review_of_day(patient=patient, date=date)
     return {"date": date, "reflection": review.reflection if review else ""}
@@ -362,6 +363,6 @@ def review_get(request, patient_id: UUID, date: dt.date):
 
 @wellness_router.put("/{uuid:patient_id}/reviews/{date}", response=ReviewOut,
                      summary="Save the night review of today or yesterday")
-def review_put(request, patient_id: UUID, date: dt.date, payload: ReviewIn):
+def review_put(request, patient_id: UUID, date: Day, payload: ReviewIn):
     patient = _patient(request, patient_id)
     return services.review_save(actor=request.auth, patient=patient, date=date, reflection=payload.reflection)

@@ -16,11 +16,12 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 from pydantic import Field
 
 from analytics.services import audit_record
 from clinic import scheduling, selectors
+from core.schemas import Schema, date_in_range, date_range_message
 from wellness import risk
 from wellness.models import RiskFlag
 
@@ -53,7 +54,7 @@ class EventOut(Schema):
     created_at: dt.datetime
 
 
-class TaskOut(Schema):
+class FollowUpTaskOut(Schema):
     id: UUID
     action: str
     due_on: dt.date
@@ -74,10 +75,10 @@ class FlagOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     events: list[EventOut]
-    tasks: list[TaskOut]
+    tasks: list[FollowUpTaskOut]
 
 
-class FlagIn(Schema):
+class RiskFlagIn(Schema):
     reason: str = Field(..., min_length=1, max_length=1000)
     follow_up: FollowUp
 
@@ -124,6 +125,8 @@ def stress_ranking(request, doctor_id: UUID, month: str | None = None):
             start = dt.datetime.strptime(month, "%Y-%m").date()
         except ValueError as exc:
             raise ValidationError({"month": [_("Give the month as YYYY-MM.")]}) from exc
+        if not date_in_range(start):
+            raise ValidationError({"month": [date_range_message()]})
     else:
         start = timezone.now().astimezone(scheduling.doctor_zone(doctor)).date().replace(day=1)
     rows = risk.stress_ranking(fetched_by=request.auth, doctor=doctor, month=start)
@@ -153,7 +156,7 @@ def risk_flags_list(request, patient_id: UUID, status: Literal["suggested", "ope
 
 @router.post("/patients/{uuid:patient_id}/risk-flags", response={201: FlagOut},
              summary="Mark a patient high-risk, with a follow-up task (care-team doctors)")
-def risk_flag_create(request, patient_id: UUID, payload: FlagIn):
+def risk_flag_create(request, patient_id: UUID, payload: RiskFlagIn):
     patient = risk.triage_patient_get(fetched_by=request.auth, patient_id=patient_id)
     flag = risk.risk_flag_raise(actor=request.auth, patient=patient, reason=payload.reason,
                                 follow_up=payload.follow_up, request=request)
@@ -176,7 +179,7 @@ def risk_flag_update(request, flag_id: UUID, payload: FlagUpdateIn):
     return _fresh(request, flag.pk)
 
 
-@router.post("/follow-ups/{uuid:task_id}/done", response=TaskOut, summary="Mark a follow-up task done")
+@router.post("/follow-ups/{uuid:task_id}/done", response=FollowUpTaskOut, summary="Mark a follow-up task done")
 def follow_up_done(request, task_id: UUID):
     task = risk.follow_up_task_get(fetched_by=request.auth, task_id=task_id)
     task = risk.follow_up_done(actor=request.auth, task=task, request=request)

@@ -11,10 +11,11 @@ Every result carries ``label``: an automated estimate, not a diagnosis.
 import datetime as dt
 from uuid import UUID
 
-from ninja import File, Router, Schema, Status
+from ninja import File, Router, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from core.schemas import LimitOffsetPagination, Schema
 from wellness import snapshots
 
 emotion_router = Router()
