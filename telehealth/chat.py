@@ -1,7 +1,10 @@
 """Chats between a patient's side (the patient and linked family) and one doctor: reads and writes.
 
-Who takes part in a chat: the accounts that act for the patient (UserPatientRelation: the patient
-and family members, who are labelled "on behalf of") and the chat's doctor. Admins and hospital
+Who takes part in a chat: the accounts that act for the patient (``patient_account_ids``: the
+patient and family members, who are labelled "on behalf of") and the chat's doctor while the patient
+is in their care team (``care_team_patient_ids``). Both come from clinic.selectors, which count only
+links in force: when a link ends, access ends on every surface at once (``patient_access_ended``
+closes open sockets, see telehealth.revocation). Admins and hospital
 staff are not members: a chat is a private conversation, not a clinical record they may browse.
 Everything else is 404 (missing and not-yours look the same).
 
@@ -28,8 +31,14 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from analytics.services import audit_record, audit_record_many
-from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, Relation, UserPatientRelation
-from clinic.selectors import doctor_profile_of, patient_ids_managed_by
+from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, Relation
+from clinic.selectors import (
+    care_team_patient_ids,
+    doctor_profile_of,
+    patient_account_ids,
+    patient_ids_managed_by,
+    relation_of,
+)
 from clinic.services import care_team_member_added
 from core.errors import NotFound, PermissionDenied
 from core.uploads import IMAGE_TYPES, reencode_image, validate_document
@@ -60,7 +69,8 @@ def chats_visible_to(user: User) -> QuerySet[Chat]:
     condition = Q(patient_id__in=patient_ids_managed_by(user))
     doctor = doctor_profile_of(user)
     if doctor is not None:
-        condition |= Q(doctor=doctor)
+        # The chat's doctor, only while the patient is in their care team.
+        condition |= Q(doctor=doctor, patient_id__in=care_team_patient_ids(doctor))
     return qs.filter(condition)
 
 
@@ -75,18 +85,24 @@ def chat_side(user: User, chat: Chat) -> str | None:
     """The role the user writes with in this chat: doctor, patient, family (on behalf) or None."""
     if not user.is_authenticated or not user.is_active:
         return None
-    if chat.doctor.user_id == user.pk and doctor_profile_of(user) is not None:
-        return Message.SenderRole.DOCTOR
-    relation = UserPatientRelation.objects.filter(user=user, patient_id=chat.patient_id).values_list(
-        "relation", flat=True).first()
+    if chat.doctor.user_id == user.pk:
+        return Message.SenderRole.DOCTOR if _doctor_in_care_team(user, chat.patient_id) else None
+    relation = relation_of(user, chat.patient_id)
     if relation is None:
         return None
     return Message.SenderRole.PATIENT if relation == Relation.SELF else Message.SenderRole.FAMILY
 
 
+def _doctor_in_care_team(user: User, patient_id) -> bool:
+    doctor = doctor_profile_of(user)
+    return doctor is not None and care_team_patient_ids(doctor).filter(patient_id=patient_id).exists()
+
+
 def chat_member_ids(chat: Chat) -> set:
-    ids = set(UserPatientRelation.objects.filter(patient_id=chat.patient_id).values_list("user_id", flat=True))
-    ids.add(chat.doctor.user_id)
+    """Who takes part now: the patient's side and the doctor while still in the care team."""
+    ids = set(patient_account_ids(chat.patient_id))
+    if _doctor_in_care_team(chat.doctor.user, chat.patient_id):
+        ids.add(chat.doctor.user_id)
     return ids
 
 
@@ -368,8 +384,8 @@ def chat_open(*, actor: User | None, patient: Patient, doctor: DoctorProfile) ->
     if actor is not None:
         own_doctor = doctor_profile_of(actor)
         allowed = (own_doctor is not None and own_doctor.pk == doctor.pk and
-                   CareTeamMember.objects.filter(doctor=doctor, patient=patient).exists()) or \
-            UserPatientRelation.objects.filter(user=actor, patient=patient).exists()
+                   care_team_patient_ids(doctor).filter(patient_id=patient.pk).exists()) or \
+            relation_of(actor, patient.pk) is not None
         if not allowed:
             raise NotFound(_("Patient not found."))
     chat, _created = Chat.objects.get_or_create(patient=patient, doctor=doctor)
@@ -380,8 +396,8 @@ def chat_open_for_appointment(*, actor: User, appointment: Appointment) -> Chat:
     """From an appointment both sides can see: its patient and doctor's chat."""
     if appointment.doctor_id is None:
         raise NotFound(_("This appointment has no doctor yet."))
-    side_ok = (appointment.doctor.user_id == actor.pk and doctor_profile_of(actor) is not None) or \
-        UserPatientRelation.objects.filter(user=actor, patient_id=appointment.patient_id).exists()
+    side_ok = (appointment.doctor.user_id == actor.pk and _doctor_in_care_team(actor, appointment.patient_id)) or \
+        relation_of(actor, appointment.patient_id) is not None
     if not side_ok:
         raise NotFound(_("Appointment not found."))
     chat, _created = Chat.objects.get_or_create(patient_id=appointment.patient_id, doctor_id=appointment.doctor_id)

@@ -31,7 +31,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import User
 from accounts.tokens import TokenError, user_for_token
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from telehealth import chat as chats
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.joined = False
         self.live_seqs: list[int] = []  # pushed to this socket from others, not yet audited
         self.live_flush = None
+        self.revoked = False
         self.chat = await self._membership()
         if self.chat is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -112,6 +113,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if not getattr(self, "joined", False):
             return
+        self.joined = False
         if self.live_flush is not None:
             self.live_flush.cancel()
             self.live_flush = None
@@ -167,11 +169,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await self._error("bad_json", "The frame is not valid JSON.")
         if not isinstance(frame, dict) or frame.get("type") not in FRAME_TYPES:
             return await self._error("bad_type", "type must be one of: " + ", ".join(sorted(FRAME_TYPES)) + ".")
+        if self.revoked:
+            return
         handler = getattr(self, f"on_{frame['type']}")
         try:
             await handler(frame)
         except ValidationError as exc:
             await self._error("invalid", " ".join(exc.messages), client_id=frame.get("client_id"))
+        except NotFound as exc:
+            # The services ask the policy on every frame: a member who lost the chat since the
+            # socket opened (a removed link) is refused and the socket ends.
+            await self._error("refused", exc.message, client_id=frame.get("client_id"))
+            await self._revoke()
         except DomainError as exc:
             await self._error("refused", exc.message, client_id=frame.get("client_id"))
 
@@ -227,7 +236,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- from the group ----------------------------------------------------------------------
 
+    async def access_check(self, event):
+        """A link to the chat's patient ended (telehealth.revocation): ask the policy again."""
+        if self.revoked or str(self.user.pk) not in event.get("user_ids", ()):
+            return
+        if str(self.chat.patient_id) != event.get("patient_id"):
+            return
+        if await self._membership() is None:
+            await self._revoke()
+
+    async def _revoke(self):
+        self.revoked = True  # from now on nothing more is sent to this socket
+        await self._send_json({"type": "error", "code": "access_ended",
+                               "detail": "You no longer have access to this conversation."})
+        await self.disconnect(CLOSE_FORBIDDEN)
+        await self.close(code=CLOSE_FORBIDDEN)
+
     async def chat_event(self, event):
+        if self.revoked:
+            return
         body = event["event"]
         if body.get("type") == "typing" and body.get("user_id") == str(self.user.pk):
             return

@@ -229,6 +229,24 @@ class CallConsumer(AsyncWebsocketConsumer):
         if event["sender"] != self.channel_name:  # never echo to the sender
             await self._send(event["frame"])
 
+    async def access_check(self, event):
+        """A link to the appointment's patient ended (telehealth.revocation): still a participant?"""
+        if self.side is None or str(self.user.pk) not in event.get("user_ids", ()):
+            return
+        if not await database_sync_to_async(self._still_participant)():
+            await self._send({"type": "error", "code": "access_ended", "message": "You no longer have access to this call."})
+            await self.disconnect(CLOSE_FORBIDDEN)
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    def _still_participant(self) -> bool:
+        from core.errors import NotFound
+
+        try:
+            calls.call_room_get(fetched_by=self.user, room_id=self.room_id)
+        except NotFound:
+            return False
+        return True
+
     async def call_replaced(self, event):
         await self._send({"type": "replaced"})
         await self.close(code=CLOSE_REPLACED)

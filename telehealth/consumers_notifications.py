@@ -155,6 +155,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def notification(self, event):
         await self.send_json({"type": "notification", **{key: event.get(key) for key in EVENT_FIELDS}})
 
+    async def access_check(self, event):
+        """A link to a patient ended (telehealth.revocation): the badges may count less now."""
+        if self.group is None:
+            return
+        await self.send_unread()
+        await self.send_json({"type": "chat_unread", "count": await _chat_unread_count(self.user)})
+
     async def chat_unread(self, event):
         await self.send_json({"type": "chat_unread", "count": event.get("count")})
 
