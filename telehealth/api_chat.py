@@ -206,6 +206,21 @@ def hospital_urgent_chats(request, hospital_id: UUID):
             for c in escalated_chats_for_hospital(fetched_by=request.auth, hospital=hospital)]
 
 
+class WsTicketOut(Schema):
+    ticket: str
+    expires_in: int = Field(description="Seconds the ticket stays valid; it opens one socket, once.")
+
+
+@router.post("/ws-ticket", response=WsTicketOut,
+             summary="A one-use ticket to open a websocket: /ws/...?ticket=<ticket> within 60 s")
+def ws_ticket(request):
+    """For clients that can set neither a header nor a subprotocol: the ticket, not a JWT, goes in
+    the socket's URL (URLs are logged; a used or expired ticket is worthless)."""
+    from telehealth.ws_auth import ticket_ttl, ws_ticket_issue
+
+    return {"ticket": ws_ticket_issue(user=request.auth), "expires_in": ticket_ttl()}
+
+
 @router.post("/messages", response={200: MessageOut, 201: MessageOut},
              summary="Send a text message (201; 200 when this client_id was already stored)")
 def message_send(request, payload: MessageIn):

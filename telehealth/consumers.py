@@ -1,7 +1,8 @@
 """The chat websocket: /ws/chats/<chat_id>/.
 
 Browsers authenticate with their session cookie (AuthMiddlewareStack in config/asgi.py); API
-clients with ``?token=<JWT access token>`` (TokenAuthMiddleware below). Membership is decided by
+clients with a JWT in ``Authorization`` or the subprotocol, or a one-use ``?ticket=``
+(telehealth.ws_auth). Membership is decided by
 telehealth.chat (the same selectors as the pages and the API); everyone else is closed with 4403.
 
 Frames from the client (JSON, at most 16 KB):
@@ -20,7 +21,6 @@ import asyncio
 import json
 import logging
 import time
-from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -30,9 +30,9 @@ from django.core.exceptions import ValidationError
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import User
-from accounts.tokens import TokenError, user_for_token
 from core.errors import DomainError, NotFound
 from telehealth import chat as chats
+from telehealth.ws_auth import TokenAuthMiddleware, accept_subprotocol  # noqa: F401 (TokenAuthMiddleware: old import path)
 
 logger = logging.getLogger(__name__)
 
@@ -54,30 +54,6 @@ CLOSE_FORBIDDEN = 4403
 LIVE_AUDIT_WINDOW = 60.0
 
 
-class TokenAuthMiddleware:
-    """``?token=<access JWT>`` sets the scope user (marked as token-authenticated); without a
-    token the session user from AuthMiddlewareStack stays. A bad token is anonymous, never the
-    session user, so a client cannot think it is someone it is not."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    async def __call__(self, scope, receive, send):
-        params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        token = (params.get("token") or [""])[0]
-        if token:
-            scope = dict(scope, user=await _user_for_token(token), auth_via="token")
-        return await self.inner(scope, receive, send)
-
-
-@database_sync_to_async
-def _user_for_token(token):
-    try:
-        return user_for_token(token, kind="access")
-    except TokenError:
-        return AnonymousUser()
-
-
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
@@ -95,7 +71,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.joined = True
-        await self.accept()
+        await self.accept(subprotocol=accept_subprotocol(self.scope))
         online = await presence_call(chats.presence_join)(self.chat_id, self.channel_name, self.user.pk)
         self.heartbeat = asyncio.ensure_future(self._presence_heartbeat())
         await self.channel_layer.group_send(self.group, {"type": "chat.event", "event": {
