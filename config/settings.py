@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telehealth.tasks.call_requests_expire_due", "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    "telehealth-notification-emails-retry-due": {
+        "task": "telehealth.tasks.notification_emails_retry_due", "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     "telehealth-calls-close-abandoned": {
         "task": "telehealth.tasks.calls_close_abandoned", "schedule": timedelta(minutes=5),
         "options": {"expires": 4 * 60},

@@ -77,6 +77,8 @@ class MessageOut(Schema):
     file_url: str | None
     created_at: dt.datetime
     redacted: bool = Field(False, description="Removed by a moderator: body and file are blank.")
+    realtime: bool = Field(True, description="On a send: False when the message is stored but the live "
+                                             "link is degraded (others see it when they reconnect or reload).")
 
 
 class MessagePage(Schema):
@@ -227,7 +229,8 @@ def message_send(request, payload: MessageIn):
     chat = chats.chat_get(fetched_by=request.auth, chat_id=payload.chat_id)
     message, created = chats.message_send(sender=request.auth, chat=chat, client_id=payload.client_id,
                                           body=payload.body)
-    return Status(201 if created else 200, chats.message_payload(message))
+    return Status(201 if created else 200, {**chats.message_payload(message),
+                                            "realtime": getattr(message, "realtime", True)})
 
 
 @router.post("/messages/upload", response={200: MessageOut, 201: MessageOut},
@@ -239,7 +242,8 @@ def message_upload(request, chat_id: Form[UUID], client_id: Form[str], file: Fil
         raise ValidationError({"kind": ["kind must be audio or file."]})
     message, created = chats.message_send(sender=request.auth, chat=chat, client_id=client_id, body=body,
                                           kind=kind, upload=file)
-    return Status(201 if created else 200, chats.message_payload(message))
+    return Status(201 if created else 200, {**chats.message_payload(message),
+                                            "realtime": getattr(message, "realtime", True)})
 
 
 @router.put("/messages/{message_id}/read", response=ReadOut, summary="Mark read up to and including this message")

@@ -355,16 +355,20 @@ def presence_online(chat_id) -> list[str]:
 
 # --- services --------------------------------------------------------------------------------------
 
-def chat_broadcast(chat_id, event: dict):
-    """Send to the chat's group after the transaction commits (never for a rolled-back write)."""
+def chat_broadcast(chat_id, event: dict, *, on_failure=None):
+    """Send to the chat's group after the transaction commits (never for a rolled-back write).
+    A failure (Redis down) is logged, never raised: the write is committed and clients catch up
+    with after= on reconnect; ``on_failure`` lets the writer tell its client the link is degraded."""
     def send():
         layer = get_channel_layer()
         if layer is None:
             return
         try:
             async_to_sync(layer.group_send)(group_name(chat_id), {"type": "chat.event", "event": event})
-        except Exception:  # the write is committed; clients catch up with after= on reconnect
-            log.exception("chat broadcast failed")
+        except Exception:
+            log.warning("chat broadcast failed (realtime link degraded)", exc_info=True)
+            if on_failure is not None:
+                on_failure()
     transaction.on_commit(send)
 
 
@@ -375,7 +379,7 @@ def _push_unread_totals(chat: Chat, *, user_ids=None):
         from telehealth.consumers_notifications import chat_unread_push
 
         chat_unread_push(user_ids if user_ids is not None else chat_member_ids(chat))
-    transaction.on_commit(push)
+    transaction.on_commit(push, robust=True)
 
 
 def chat_open(*, actor: User | None, patient: Patient, doctor: DoctorProfile) -> Chat:
@@ -489,19 +493,54 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
     payload = message_payload(message)
     # Badge counts before the broadcast: a member's "read" answering the broadcast is pushed after.
     _push_unread_totals(chat)
-    chat_broadcast(chat.pk, {"type": "message", "message": payload})
+    # ``realtime`` tells the sender whether the live link carried it (False while Redis is down:
+    # the message is stored all the same and the others see it when they reconnect or reload).
+    message.realtime = True
+    chat_broadcast(chat.pk, {"type": "message", "message": payload},
+                   on_failure=lambda: setattr(message, "realtime", False))
     _notify_offline_members(chat, message)
     return message, True
 
 
-def _notify_offline_members(chat: Chat, message: Message):
-    def notify():
+def chat_message_notify(*, message_id) -> int:
+    """Notify the members of a message's chat who are not online (an in-app notification, e-mailed
+    once per group). Idempotent (each group has a unique source key), so retrying is safe. Returns
+    how many members were brought up to date."""
+    message = Message.objects.select_related("chat__doctor__user", "chat__patient").filter(pk=message_id).first()
+    if message is None:
+        return 0
+    chat = message.chat
+    try:
         online = set(presence_online(chat.pk))
-        for user in User.objects.filter(pk__in=chat_member_ids(chat) - {message.sender_id}, is_active=True):
-            if str(user.pk) in online:
-                continue
-            with transaction.atomic():
-                _chat_notification_sync(chat=chat, recipient=user, new_seq=message.seq)
+    except Exception:  # presence lives in Redis: when it is down, tell everyone rather than no one
+        log.warning("chat presence unavailable: notifying every other member", exc_info=True)
+        online = set()
+    done = 0
+    for user in User.objects.filter(pk__in=chat_member_ids(chat) - {message.sender_id}, is_active=True):
+        if str(user.pk) in online:
+            continue
+        with transaction.atomic():
+            _chat_notification_sync(chat=chat, recipient=user, new_seq=message.seq)
+        done += 1
+    return done
+
+
+def _notify_offline_members(chat: Chat, message: Message):
+    message_id = message.pk
+
+    def notify():
+        try:
+            chat_message_notify(message_id=message_id)
+        except Exception:
+            # Never a 500 for a stored message: the task retries with backoff. If even queueing it
+            # fails (the broker is Redis too), the beat sweep re-queues unsent e-mails later.
+            log.warning("chat notifications failed; queued for retry", exc_info=True)
+            from telehealth.tasks import chat_message_notify_retry
+
+            try:
+                chat_message_notify_retry.apply_async(args=[str(message_id)], countdown=30)
+            except Exception:
+                log.exception("chat notifications for message %s could not be queued", message_id)
     transaction.on_commit(notify)
 
 

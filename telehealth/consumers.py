@@ -170,15 +170,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await self._error("rate_limited", "Too many messages; wait a few seconds.",
                                      client_id=frame["client_id"])
         self.sent_at.append(now)
-        payload = await self._send_message(frame["client_id"], frame["body"])
+        payload, realtime = await self._send_message(frame["client_id"], frame["body"])
         self.last_typing = 0.0  # a sent message ends the typing; the next message's typing shows at once
-        # The sender learns its message is stored (also on a retried, already stored send).
-        await self._send_json({"type": "ack", "client_id": frame["client_id"], "message": payload})
+        # The sender learns its message is stored (also on a retried, already stored send), and
+        # whether the others got it live.
+        await self._send_json({"type": "ack", "client_id": frame["client_id"], "message": payload,
+                               "realtime": realtime})
 
     @database_sync_to_async
     def _send_message(self, client_id, body):
         message, _created = chats.message_send(sender=self.user, chat=self.chat, client_id=client_id, body=body)
-        return chats.message_payload(message)
+        return chats.message_payload(message), getattr(message, "realtime", True)
 
     async def on_typing(self, frame):
         now = time.monotonic()

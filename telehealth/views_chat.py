@@ -18,6 +18,8 @@ def _strings() -> dict:
             "online": _("Online now:"), "onBehalf": _("on behalf of"), "stop": _("Stop and send"),
             "record": _("Record voice"), "read": _("Read"), "sending": _("Sending…"),
             "forbidden": _("You are no longer part of this conversation."),
+            "paused": _("Live updates paused: your messages are saved; others see them when they reload."),
+            "sendFailed": _("The message could not be sent."),
             "redacted": _("This message was removed by a moderator."),
             "voice": _("Voice message"), "uploadFailed": _("The file could not be sent."),
             "escalated": _("No answer from the doctor yet: escalated to hospital staff."),

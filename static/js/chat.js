@@ -153,6 +153,7 @@
         outbox.delete(frame.client_id);
         insertInOrder(frame.message);
         showReceipts();
+        if (frame.realtime === false) setStatus("degraded", T.paused);
         break;
       case "messages":
         frame.messages.forEach(insertInOrder);
@@ -302,6 +303,34 @@
     });
   }
 
+  async function postMessage(clientId, body) {
+    let response;
+    try {
+      response = await fetch(api + "/messages", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ chat_id: initial.chat_id, client_id: clientId, body: body }),
+      });
+    } catch (e) {
+      return; // offline: it stays in the outbox and goes when the socket reopens
+    }
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      outbox.delete(clientId);
+      onFrame({ type: "error", client_id: clientId, detail: fieldMessage(data) || T.sendFailed });
+      return;
+    }
+    outbox.delete(clientId);
+    insertInOrder(data);
+    showReceipts();
+    setStatus("degraded", T.paused);
+  }
+
+  function fieldMessage(data) {
+    if (Array.isArray(data.detail)) return data.detail.map((d) => d.message).join(" ");
+    return data.detail || "";
+  }
+
   if (form) {
     const textarea = form.querySelector("textarea");
     form.addEventListener("submit", (event) => {
@@ -317,7 +346,9 @@
       list.append(li);
       textarea.value = "";
       if (errorEl) errorEl.textContent = "";
-      send({ type: "message", client_id: clientId, body: body }); // else sent when the socket reopens
+      // Over the socket; while it is down, over the API (the same client id: a later resend from
+      // the outbox is stored once), so a message is never stuck behind a broken live link.
+      if (!send({ type: "message", client_id: clientId, body: body })) postMessage(clientId, body);
       lastTypingSent = 0; // typing the next message shows at once (the server resets its pace too)
     });
     textarea.addEventListener("keydown", (event) => {
