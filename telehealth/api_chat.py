@@ -77,8 +77,11 @@ class MessageOut(Schema):
     file_url: str | None
     created_at: dt.datetime
     redacted: bool = Field(False, description="Removed by a moderator: body and file are blank.")
-    realtime: bool = Field(True, description="On a send: False when the message is stored but the live "
-                                             "link is degraded (others see it when they reconnect or reload).")
+
+
+class MessageSentOut(MessageOut):
+    realtime: bool = Field(True, description="False when the message is stored but the live link is degraded "
+                                             "(the others see it when they reconnect or reload).")
 
 
 class MessagePage(Schema):
@@ -223,7 +226,7 @@ def ws_ticket(request):
     return {"ticket": ws_ticket_issue(user=request.auth), "expires_in": ticket_ttl()}
 
 
-@router.post("/messages", response={200: MessageOut, 201: MessageOut},
+@router.post("/messages", response={200: MessageSentOut, 201: MessageSentOut},
              summary="Send a text message (201; 200 when this client_id was already stored)")
 def message_send(request, payload: MessageIn):
     chat = chats.chat_get(fetched_by=request.auth, chat_id=payload.chat_id)
@@ -233,7 +236,7 @@ def message_send(request, payload: MessageIn):
                                             "realtime": getattr(message, "realtime", True)})
 
 
-@router.post("/messages/upload", response={200: MessageOut, 201: MessageOut},
+@router.post("/messages/upload", response={200: MessageSentOut, 201: MessageSentOut},
              summary="Send a voice message (kind=audio) or a file (kind=file: PDF, JPEG, PNG, WebP)")
 def message_upload(request, chat_id: Form[UUID], client_id: Form[str], file: File[UploadedFile],
                    kind: Form[str] = Message.Kind.FILE, body: Form[str] = ""):

@@ -13,6 +13,7 @@ GET would not return. Each message carries a per-chat ``seq`` (resync with ``aft
 sender's ``client_id`` (a retried send is stored once).
 """
 
+import datetime as dt
 import logging
 import time
 
@@ -40,7 +41,7 @@ from clinic.selectors import (
     relation_of,
 )
 from clinic.services import care_team_member_added
-from core.errors import NotFound, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
 from core.uploads import IMAGE_TYPES, reencode_image, validate_document
 from telehealth import presence
 from telehealth.models import Chat, ChatReadState, Message, Notification
@@ -54,6 +55,34 @@ AUDIO_TYPES = {"audio/webm", "audio/ogg", "audio/mpeg", "audio/mp4", "audio/x-m4
                "video/webm"}  # MediaRecorder's audio-only WebM is sniffed as video/webm
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
+
+
+class RateLimited(DomainError):
+    """Too many sends (or urgent flags) too fast: 429 on the API, an error frame on the socket."""
+
+    status_code = 429
+
+
+def _rate_window_count(key: str, window_s: int) -> int:
+    """Count one more event under ``key`` in the current fixed window; 0 when the cache is down
+    (a broken Redis must not stop people from writing: fail open, logged)."""
+    from django.core.cache import cache
+
+    bucket = f"{key}:{int(time.time() // window_s)}"
+    try:
+        if cache.add(bucket, 1, timeout=window_s + 5):
+            return 1
+        return cache.incr(bucket)
+    except Exception:
+        log.warning("chat rate limit unavailable (cache down)", exc_info=True)
+        return 0
+
+
+def _check_send_rate(chat: Chat, sender: User) -> None:
+    limit = settings.CHAT_MESSAGES_PER_MINUTE
+    if limit and _rate_window_count(f"chatrate:{chat.pk}:{sender.pk}", 60) > limit:
+        raise RateLimited(_("You are sending messages too fast: at most %(n)d a minute in one conversation. "
+                            "Wait a moment and send again.") % {"n": limit})
 
 
 def group_name(chat_id) -> str:
@@ -449,6 +478,7 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
     existing = Message.objects.filter(chat=chat, sender=sender, client_id=client_id).select_related("sender").first()
     if existing is not None:
         return existing, False
+    _check_send_rate(chat, sender)  # after the retry check: resending a stored message is free
     body = (body or "").strip()
     if kind not in Message.Kind.values:
         raise ValidationError({"kind": [_("Unknown message kind.")]})
@@ -727,6 +757,22 @@ def message_redact(*, actor: User, message: Message, reason: str, request=None) 
     return message
 
 
+def _check_urgent_rate(chat: Chat) -> None:
+    """Marking urgent e-mails and texts the doctor: at most once per CHAT_URGENT_INTERVAL_MINUTES
+    per conversation while the doctor has not seen the last alert (read it, or marked the chat
+    handled). Counted on the stored alerts, so it holds across processes and restarts."""
+    minutes = settings.CHAT_URGENT_INTERVAL_MINUTES
+    if not minutes:
+        return
+    recent = Notification.objects.filter(kind=Notification.Kind.CHAT_URGENT, read_at__isnull=True,
+                                         source_key__startswith=f"chaturgent:{chat.pk}:",
+                                         created_at__gte=timezone.now() - dt.timedelta(minutes=minutes))
+    if recent.exists():
+        raise RateLimited(_("The doctor was already alerted about this conversation in the last %(n)d minutes. "
+                            "Write your message here; if this is an emergency, call your local emergency number.")
+                          % {"n": minutes}, field="urgent")
+
+
 def chat_mark_urgent(*, actor: User, chat: Chat, urgent: bool = True) -> Chat:
     """The patient's side flags the conversation urgent: it goes to the top of the doctor's list,
     and the doctor gets an in-app alert and an email."""
@@ -755,6 +801,7 @@ def chat_mark_urgent(*, actor: User, chat: Chat, urgent: bool = True) -> Chat:
         chat.save(update_fields=["is_urgent", "urgent_at", "urgent_escalated_at", "is_active_for_doctor",
                                  "updated_at"])
         if urgent and not was_urgent:
+            _check_urgent_rate(chat)
             notification = notification_send(
                 recipient=chat.doctor.user, kind=Notification.Kind.CHAT_URGENT, email=True,
                 title=_("Urgent message from %(patient)s") % {"patient": chat.patient.name},

@@ -152,6 +152,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await handler(frame)
         except ValidationError as exc:
             await self._error("invalid", " ".join(exc.messages), client_id=frame.get("client_id"))
+        except chats.RateLimited as exc:
+            await self._error("rate_limited", exc.message, client_id=frame.get("client_id"))
         except NotFound as exc:
             # The services ask the policy on every frame: a member who lost the chat since the
             # socket opened (a removed link) is refused and the socket ends.
