@@ -144,6 +144,7 @@ def chats_list(*, fetched_by: User, archived: bool = False, search: str = "") ->
     shown = (as_doctor & Q(is_active_for_doctor=not archived)) | (~as_doctor & Q(is_active_for_patient=not archived))
     qs = qs.filter(shown)
     if search:
+        # Names only: message bodies are encrypted at rest (search inside one chat decrypts them).
         qs = qs.filter(Q(patient__name__icontains=search) | Q(doctor__user__name__icontains=search))
     my_read = ChatReadState.objects.filter(chat=OuterRef("pk"), user=fetched_by).values("last_read_seq")[:1]
     last = Message.objects.filter(chat=OuterRef("pk")).order_by("-seq")
@@ -188,7 +189,7 @@ def messages_list(*, fetched_by: User, chat: Chat, after: int | None = None, bef
     limit = max(1, min(int(limit or PAGE_DEFAULT), PAGE_MAX))
     qs = Message.objects.filter(chat=chat).select_related("sender")
     if search:
-        qs = qs.filter(body__icontains=search)
+        return _messages_search(qs, search, after=after, before=before, limit=limit)
     if after is not None:
         rows = list(qs.filter(seq__gt=after).order_by("seq")[:limit + 1])
         return rows[:limit], len(rows) > limit
@@ -196,6 +197,26 @@ def messages_list(*, fetched_by: User, chat: Chat, after: int | None = None, bef
         qs = qs.filter(seq__lt=before)
     rows = list(qs.order_by("-seq")[:limit + 1])
     return list(reversed(rows[:limit])), len(rows) > limit
+
+
+SEARCH_SCAN_MAX = 5000
+
+
+def _messages_search(qs, search: str, *, after, before, limit) -> tuple[list[Message], bool]:
+    """Bodies are encrypted at rest, so SQL cannot match them: decrypt this one chat's text
+    messages in Python, newest first, at most SEARCH_SCAN_MAX of them (a bound on the work one
+    request can cause), and page through the matches like the unfiltered history."""
+    needle = search.casefold()
+    qs = qs.filter(kind=Message.Kind.TEXT, redacted_at__isnull=True).exclude(body="")
+    if after is not None:
+        qs = qs.filter(seq__gt=after)
+    if before is not None:
+        qs = qs.filter(seq__lt=before)
+    matches = [m for m in qs.order_by("-seq")[:SEARCH_SCAN_MAX] if needle in m.body.casefold()]
+    if after is not None:
+        matches.reverse()  # oldest first after a seq
+        return matches[:limit], len(matches) > limit
+    return list(reversed(matches[:limit])), len(matches) > limit
 
 
 def message_get(*, fetched_by: User, message_id) -> Message:
