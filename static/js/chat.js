@@ -25,6 +25,8 @@
   const outbox = new Map(); // client_id -> body, until the server acknowledges it
   let socket = null;
   let backoff = 1000;
+  let failedConnects = 0; // closes in a row without an open: past DEGRADED_AFTER, live updates are paused
+  const DEGRADED_AFTER = 3;
   let stopped = false;
   let typingTimer = null;
   let typingUserId = null;
@@ -283,6 +285,7 @@
     socket = new WebSocket(scheme + location.host + "/ws/chats/" + initial.chat_id + "/");
     socket.addEventListener("open", () => {
       backoff = 1000;
+      failedConnects = 0;
       setStatus("connected", T.connected);
       send({ type: "resync", after: lastSeq });
       flushOutbox();
@@ -296,7 +299,11 @@
         return;
       }
       if (stopped) return;
+      failedConnects += 1;
       setStatus("reconnecting", T.reconnecting);
+      // The socket keeps failing: send what waits over the API; if that works, the server is up
+      // and only the live link is down, and postMessage says "live updates paused".
+      if (failedConnects >= DEGRADED_AFTER) for (const [clientId, body] of outbox) postMessage(clientId, body);
       const delay = Math.min(backoff, 30000) * (0.75 + Math.random() / 2);
       backoff = Math.min(backoff * 2, 30000);
       setTimeout(connect, delay);
@@ -346,9 +353,11 @@
       list.append(li);
       textarea.value = "";
       if (errorEl) errorEl.textContent = "";
-      // Over the socket; while it is down, over the API (the same client id: a later resend from
-      // the outbox is stored once), so a message is never stuck behind a broken live link.
-      if (!send({ type: "message", client_id: clientId, body: body })) postMessage(clientId, body);
+      // Over the socket; when it keeps failing (the live link is down, e.g. Redis), over the API
+      // (the same client id: a later resend from the outbox is stored once).
+      if (!send({ type: "message", client_id: clientId, body: body }) && failedConnects >= DEGRADED_AFTER) {
+        postMessage(clientId, body);
+      }
       lastTypingSent = 0; // typing the next message shows at once (the server resets its pace too)
     });
     textarea.addEventListener("keydown", (event) => {

@@ -86,5 +86,11 @@ def test_a_failed_notification_step_is_queued_for_retry(redis_down, chat, alice,
 
 @pytest.mark.django_db(transaction=True)
 def test_a_healthy_link_says_realtime(chat, alice, settings):
+    import concurrent.futures
+
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    assert post_message(alice, chat).json()["realtime"] is True
+    # In a thread of its own: a Playwright test earlier in the worker leaves an event loop running
+    # here, where the broadcast's async_to_sync cannot run (and would report degraded).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        response = pool.submit(post_message, alice, chat).result()
+    assert response.json()["realtime"] is True
