@@ -513,10 +513,20 @@ def ws_base(http_base: str) -> str:
 async def connect(url: str, origin: str, *, timeout: float = 30.0):
     """A client socket as a browser-less API client opens it: Origin set, no compression (daphne
     does not negotiate it, and the relay must not either), no client pings (idle means idle)."""
+    from urllib.parse import parse_qs, urlsplit, urlunsplit
+
     from websockets.asyncio.client import connect as ws_connect
 
+    # The scripts build URLs with ?token=<JWT>; the server takes a JWT only in a header (URLs are
+    # logged), so move it there.
+    parts = urlsplit(url)
+    token = (parse_qs(parts.query).get("token") or [""])[0]
+    headers = {}
+    if token:
+        url, headers = urlunsplit(parts._replace(query="")), {"Authorization": f"Bearer {token}"}
     return await ws_connect(url, origin=origin, compression=None, ping_interval=None, open_timeout=timeout,
-                            close_timeout=5, max_size=1 << 20, proxy=None, user_agent_header=None)
+                            close_timeout=5, max_size=1 << 20, proxy=None, user_agent_header=None,
+                            additional_headers=headers or None)
 
 
 def failure_reason(exc: BaseException, server: "_Subprocess | None" = None) -> str:

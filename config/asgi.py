@@ -16,15 +16,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from telehealth.ws_auth import OriginValidatorUnlessCredential, TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Browsers authenticate with their session cookie (AuthMiddlewareStack); the Origin
-        # header must match ALLOWED_HOSTS so other sites cannot open sockets as the user.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # header must match ALLOWED_HOSTS so other sites cannot open sockets as the user. API
+        # clients bring their own credential (a JWT in a header or subprotocol, or a one-use
+        # ticket: telehealth.ws_auth), which replaces the session and needs no Origin.
+        "websocket": OriginValidatorUnlessCredential(
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )

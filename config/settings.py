@@ -224,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telehealth.tasks.call_requests_expire_due", "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    "telehealth-notification-emails-retry-due": {
+        "task": "telehealth.tasks.notification_emails_retry_due", "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     "telehealth-calls-close-abandoned": {
         "task": "telehealth.tasks.calls_close_abandoned", "schedule": timedelta(minutes=5),
         "options": {"expires": 4 * 60},
@@ -458,6 +462,14 @@ EMERGENCY_ESCALATION_MINUTES = env.int("EMERGENCY_ESCALATION_MINUTES", default=1
 # An urgent chat the doctor has not answered (nor marked handled) within this many minutes is
 # escalated to hospital staff.
 CHAT_URGENT_ESCALATION_MINUTES = env.int("CHAT_URGENT_ESCALATION_MINUTES", default=10)
+# Chat sending limits: messages per user per chat per minute, and how often a patient's side may
+# mark one conversation urgent (each time e-mails and texts the doctor).
+CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
+CHAT_URGENT_INTERVAL_MINUTES = env.int("CHAT_URGENT_INTERVAL_MINUTES", default=30)
+
+# A websocket ticket (POST /api/v1/ws-ticket, then /ws/...?ticket=) opens one socket within this
+# many seconds.
+WS_TICKET_TTL_SECONDS = env.int("WS_TICKET_TTL_SECONDS", default=60)
 
 # --- Calls ------------------------------------------------------------------------------------------
 # The call room opens this many minutes before an online appointment and closes this long after it.

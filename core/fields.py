@@ -80,7 +80,11 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value
-        return decrypt_text(value)
+        try:
+            return decrypt_text(value)
+        except InvalidToken:
+            # A row written before the column was encrypted and not yet migrated: never a 500.
+            return value
 
 
 def encrypt_text(value: str) -> str:
@@ -141,3 +145,9 @@ def encrypt_columns(columns: dict[str, list[str]]):
         run(apps, schema_editor, forwards=False)
 
     return forwards, backwards
+
+
+def encrypt_column_rows(apps, schema_editor, *, app_label: str, model_name: str, column: str):
+    """Data migration step: encrypt one column's plaintext rows in place (idempotent)."""
+    forwards, _backwards = encrypt_columns({f"{app_label}.{model_name}": [column]})
+    forwards(apps, schema_editor)

@@ -80,6 +80,11 @@ class MessageOut(Schema):
     redacted: bool = Field(False, description="Removed by a moderator: body and file are blank.")
 
 
+class MessageSentOut(MessageOut):
+    realtime: bool = Field(True, description="False when the message is stored but the live link is degraded "
+                                             "(the others see it when they reconnect or reload).")
+
+
 class MessagePage(Schema):
     messages: list[MessageOut]
     has_more: bool = Field(..., description="More messages exist in the direction asked (older, or newer with after=).")
@@ -207,16 +212,32 @@ def hospital_urgent_chats(request, hospital_id: UUID):
             for c in escalated_chats_for_hospital(fetched_by=request.auth, hospital=hospital)]
 
 
-@router.post("/messages", response={200: MessageOut, 201: MessageOut},
+class WsTicketOut(Schema):
+    ticket: str
+    expires_in: int = Field(description="Seconds the ticket stays valid; it opens one socket, once.")
+
+
+@router.post("/ws-ticket", response=WsTicketOut,
+             summary="A one-use ticket to open a websocket: /ws/...?ticket=<ticket> within 60 s")
+def ws_ticket(request):
+    """For clients that can set neither a header nor a subprotocol: the ticket, not a JWT, goes in
+    the socket's URL (URLs are logged; a used or expired ticket is worthless)."""
+    from telehealth.ws_auth import ticket_ttl, ws_ticket_issue
+
+    return {"ticket": ws_ticket_issue(user=request.auth), "expires_in": ticket_ttl()}
+
+
+@router.post("/messages", response={200: MessageSentOut, 201: MessageSentOut},
              summary="Send a text message (201; 200 when this client_id was already stored)")
 def message_send(request, payload: MessageIn):
     chat = chats.chat_get(fetched_by=request.auth, chat_id=payload.chat_id)
     message, created = chats.message_send(sender=request.auth, chat=chat, client_id=payload.client_id,
                                           body=payload.body)
-    return Status(201 if created else 200, chats.message_payload(message))
+    return Status(201 if created else 200, {**chats.message_payload(message),
+                                            "realtime": getattr(message, "realtime", True)})
 
 
-@router.post("/messages/upload", response={200: MessageOut, 201: MessageOut},
+@router.post("/messages/upload", response={200: MessageSentOut, 201: MessageSentOut},
              summary="Send a voice message (kind=audio) or a file (kind=file: PDF, JPEG, PNG, WebP)")
 def message_upload(request, chat_id: Form[UUID], client_id: Form[str], file: File[UploadedFile],
                    kind: Form[str] = Message.Kind.FILE, body: Form[str] = ""):
@@ -225,7 +246,8 @@ def message_upload(request, chat_id: Form[UUID], client_id: Form[str], file: Fil
         raise ValidationError({"kind": ["kind must be audio or file."]})
     message, created = chats.message_send(sender=request.auth, chat=chat, client_id=client_id, body=body,
                                           kind=kind, upload=file)
-    return Status(201 if created else 200, chats.message_payload(message))
+    return Status(201 if created else 200, {**chats.message_payload(message),
+                                            "realtime": getattr(message, "realtime", True)})
 
 
 @router.put("/messages/{message_id}/read", response=ReadOut, summary="Mark read up to and including this message")

@@ -23,7 +23,7 @@ from accounts.models import User
 from analytics.services import audit_record
 from clinic.extras import call_log, extras_get, extras_with
 from clinic.models import Appointment, AppointmentStatus, AppointmentType
-from clinic.selectors import can_act_for_patient, doctor_profile_of
+from clinic.selectors import care_team_patient_ids, doctor_profile_of, relation_of
 from core.errors import NotFound, PermissionDenied
 from telehealth import presence
 
@@ -59,12 +59,14 @@ def call_side_of(user: User, appointment: Appointment) -> str | None:
         return None
     doctor = doctor_profile_of(user)
     if doctor is not None and doctor.pk == appointment.doctor_id:
-        return DOCTOR
+        # Only while the patient keeps them in the care team: removal ends the call too.
+        in_team = care_team_patient_ids(doctor).filter(patient_id=appointment.patient_id).exists()
+        return DOCTOR if in_team else None
     patient = appointment.patient
     if patient.user_id is not None:
         return PATIENT if patient.user_id == user.pk else None
     # A dependent without a login: the account that booked speaks for them.
-    if appointment.booked_by_id == user.pk and can_act_for_patient(user, patient):
+    if appointment.booked_by_id == user.pk and relation_of(user, patient.pk) is not None:
         return PATIENT
     return None
 

@@ -1,7 +1,10 @@
 """Chats between a patient's side (the patient and linked family) and one doctor: reads and writes.
 
-Who takes part in a chat: the accounts that act for the patient (UserPatientRelation: the patient
-and family members, who are labelled "on behalf of") and the chat's doctor. Admins and hospital
+Who takes part in a chat: the accounts that act for the patient (``patient_account_ids``: the
+patient and family members, who are labelled "on behalf of") and the chat's doctor while the patient
+is in their care team (``care_team_patient_ids``). Both come from clinic.selectors, which count only
+links in force: when a link ends, access ends on every surface at once (``patient_access_ended``
+closes open sockets, see telehealth.revocation). Admins and hospital
 staff are not members: a chat is a private conversation, not a clinical record they may browse.
 Everything else is 404 (missing and not-yours look the same).
 
@@ -10,6 +13,7 @@ GET would not return. Each message carries a per-chat ``seq`` (resync with ``aft
 sender's ``client_id`` (a retried send is stored once).
 """
 
+import datetime as dt
 import logging
 import time
 
@@ -28,10 +32,16 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from analytics.services import audit_record, audit_record_many
-from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, Relation, UserPatientRelation
-from clinic.selectors import doctor_profile_of, patient_ids_managed_by
+from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, Relation
+from clinic.selectors import (
+    care_team_patient_ids,
+    doctor_profile_of,
+    patient_account_ids,
+    patient_ids_managed_by,
+    relation_of,
+)
 from clinic.services import care_team_member_added
-from core.errors import NotFound, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
 from core.uploads import clean_document, safe_display_name
 from telehealth import presence
 from telehealth.models import Chat, ChatReadState, Message, Notification
@@ -47,6 +57,34 @@ PAGE_DEFAULT = 50
 PAGE_MAX = 200
 
 
+class RateLimited(DomainError):
+    """Too many sends (or urgent flags) too fast: 429 on the API, an error frame on the socket."""
+
+    status_code = 429
+
+
+def _rate_window_count(key: str, window_s: int) -> int:
+    """Count one more event under ``key`` in the current fixed window; 0 when the cache is down
+    (a broken Redis must not stop people from writing: fail open, logged)."""
+    from django.core.cache import cache
+
+    bucket = f"{key}:{int(time.time() // window_s)}"
+    try:
+        if cache.add(bucket, 1, timeout=window_s + 5):
+            return 1
+        return cache.incr(bucket)
+    except Exception:
+        log.warning("chat rate limit unavailable (cache down)", exc_info=True)
+        return 0
+
+
+def _check_send_rate(chat: Chat, sender: User) -> None:
+    limit = settings.CHAT_MESSAGES_PER_MINUTE
+    if limit and _rate_window_count(f"chatrate:{chat.pk}:{sender.pk}", 60) > limit:
+        raise RateLimited(_("You are sending messages too fast: at most %(n)d a minute in one conversation. "
+                            "Wait a moment and send again.") % {"n": limit})
+
+
 def group_name(chat_id) -> str:
     return f"chat.{chat_id}"
 
@@ -60,7 +98,8 @@ def chats_visible_to(user: User) -> QuerySet[Chat]:
     condition = Q(patient_id__in=patient_ids_managed_by(user))
     doctor = doctor_profile_of(user)
     if doctor is not None:
-        condition |= Q(doctor=doctor)
+        # The chat's doctor, only while the patient is in their care team.
+        condition |= Q(doctor=doctor, patient_id__in=care_team_patient_ids(doctor))
     return qs.filter(condition)
 
 
@@ -75,18 +114,24 @@ def chat_side(user: User, chat: Chat) -> str | None:
     """The role the user writes with in this chat: doctor, patient, family (on behalf) or None."""
     if not user.is_authenticated or not user.is_active:
         return None
-    if chat.doctor.user_id == user.pk and doctor_profile_of(user) is not None:
-        return Message.SenderRole.DOCTOR
-    relation = UserPatientRelation.objects.filter(user=user, patient_id=chat.patient_id).values_list(
-        "relation", flat=True).first()
+    if chat.doctor.user_id == user.pk:
+        return Message.SenderRole.DOCTOR if _doctor_in_care_team(user, chat.patient_id) else None
+    relation = relation_of(user, chat.patient_id)
     if relation is None:
         return None
     return Message.SenderRole.PATIENT if relation == Relation.SELF else Message.SenderRole.FAMILY
 
 
+def _doctor_in_care_team(user: User, patient_id) -> bool:
+    doctor = doctor_profile_of(user)
+    return doctor is not None and care_team_patient_ids(doctor).filter(patient_id=patient_id).exists()
+
+
 def chat_member_ids(chat: Chat) -> set:
-    ids = set(UserPatientRelation.objects.filter(patient_id=chat.patient_id).values_list("user_id", flat=True))
-    ids.add(chat.doctor.user_id)
+    """Who takes part now: the patient's side and the doctor while still in the care team."""
+    ids = set(patient_account_ids(chat.patient_id))
+    if _doctor_in_care_team(chat.doctor.user, chat.patient_id):
+        ids.add(chat.doctor.user_id)
     return ids
 
 
@@ -99,6 +144,7 @@ def chats_list(*, fetched_by: User, archived: bool = False, search: str = "") ->
     shown = (as_doctor & Q(is_active_for_doctor=not archived)) | (~as_doctor & Q(is_active_for_patient=not archived))
     qs = qs.filter(shown)
     if search:
+        # Names only: message bodies are encrypted at rest (search inside one chat decrypts them).
         qs = qs.filter(Q(patient__name__icontains=search) | Q(doctor__user__name__icontains=search))
     my_read = ChatReadState.objects.filter(chat=OuterRef("pk"), user=fetched_by).values("last_read_seq")[:1]
     last = Message.objects.filter(chat=OuterRef("pk")).order_by("-seq")
@@ -143,7 +189,7 @@ def messages_list(*, fetched_by: User, chat: Chat, after: int | None = None, bef
     limit = max(1, min(int(limit or PAGE_DEFAULT), PAGE_MAX))
     qs = Message.objects.filter(chat=chat).select_related("sender")
     if search:
-        qs = qs.filter(body__icontains=search)
+        return _messages_search(qs, search, after=after, before=before, limit=limit)
     if after is not None:
         rows = list(qs.filter(seq__gt=after).order_by("seq")[:limit + 1])
         return rows[:limit], len(rows) > limit
@@ -151,6 +197,26 @@ def messages_list(*, fetched_by: User, chat: Chat, after: int | None = None, bef
         qs = qs.filter(seq__lt=before)
     rows = list(qs.order_by("-seq")[:limit + 1])
     return list(reversed(rows[:limit])), len(rows) > limit
+
+
+SEARCH_SCAN_MAX = 5000
+
+
+def _messages_search(qs, search: str, *, after, before, limit) -> tuple[list[Message], bool]:
+    """Bodies are encrypted at rest, so SQL cannot match them: decrypt this one chat's text
+    messages in Python, newest first, at most SEARCH_SCAN_MAX of them (a bound on the work one
+    request can cause), and page through the matches like the unfiltered history."""
+    needle = search.casefold()
+    qs = qs.filter(kind=Message.Kind.TEXT, redacted_at__isnull=True).exclude(body="")
+    if after is not None:
+        qs = qs.filter(seq__gt=after)
+    if before is not None:
+        qs = qs.filter(seq__lt=before)
+    matches = [m for m in qs.order_by("-seq")[:SEARCH_SCAN_MAX] if needle in m.body.casefold()]
+    if after is not None:
+        matches.reverse()  # oldest first after a seq
+        return matches[:limit], len(matches) > limit
+    return list(reversed(matches[:limit])), len(matches) > limit
 
 
 def message_get(*, fetched_by: User, message_id) -> Message:
@@ -339,16 +405,20 @@ def presence_online(chat_id) -> list[str]:
 
 # --- services --------------------------------------------------------------------------------------
 
-def chat_broadcast(chat_id, event: dict):
-    """Send to the chat's group after the transaction commits (never for a rolled-back write)."""
+def chat_broadcast(chat_id, event: dict, *, on_failure=None):
+    """Send to the chat's group after the transaction commits (never for a rolled-back write).
+    A failure (Redis down) is logged, never raised: the write is committed and clients catch up
+    with after= on reconnect; ``on_failure`` lets the writer tell its client the link is degraded."""
     def send():
         layer = get_channel_layer()
         if layer is None:
             return
         try:
             async_to_sync(layer.group_send)(group_name(chat_id), {"type": "chat.event", "event": event})
-        except Exception:  # the write is committed; clients catch up with after= on reconnect
-            log.exception("chat broadcast failed")
+        except Exception:
+            log.warning("chat broadcast failed (realtime link degraded)", exc_info=True)
+            if on_failure is not None:
+                on_failure()
     transaction.on_commit(send)
 
 
@@ -359,7 +429,7 @@ def _push_unread_totals(chat: Chat, *, user_ids=None):
         from telehealth.consumers_notifications import chat_unread_push
 
         chat_unread_push(user_ids if user_ids is not None else chat_member_ids(chat))
-    transaction.on_commit(push)
+    transaction.on_commit(push, robust=True)
 
 
 def chat_open(*, actor: User | None, patient: Patient, doctor: DoctorProfile) -> Chat:
@@ -368,8 +438,8 @@ def chat_open(*, actor: User | None, patient: Patient, doctor: DoctorProfile) ->
     if actor is not None:
         own_doctor = doctor_profile_of(actor)
         allowed = (own_doctor is not None and own_doctor.pk == doctor.pk and
-                   CareTeamMember.objects.filter(doctor=doctor, patient=patient).exists()) or \
-            UserPatientRelation.objects.filter(user=actor, patient=patient).exists()
+                   care_team_patient_ids(doctor).filter(patient_id=patient.pk).exists()) or \
+            relation_of(actor, patient.pk) is not None
         if not allowed:
             raise NotFound(_("Patient not found."))
     chat, _created = Chat.objects.get_or_create(patient=patient, doctor=doctor)
@@ -380,8 +450,8 @@ def chat_open_for_appointment(*, actor: User, appointment: Appointment) -> Chat:
     """From an appointment both sides can see: its patient and doctor's chat."""
     if appointment.doctor_id is None:
         raise NotFound(_("This appointment has no doctor yet."))
-    side_ok = (appointment.doctor.user_id == actor.pk and doctor_profile_of(actor) is not None) or \
-        UserPatientRelation.objects.filter(user=actor, patient_id=appointment.patient_id).exists()
+    side_ok = (appointment.doctor.user_id == actor.pk and _doctor_in_care_team(actor, appointment.patient_id)) or \
+        relation_of(actor, appointment.patient_id) is not None
     if not side_ok:
         raise NotFound(_("Appointment not found."))
     chat, _created = Chat.objects.get_or_create(patient_id=appointment.patient_id, doctor_id=appointment.doctor_id)
@@ -426,6 +496,7 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
     existing = Message.objects.filter(chat=chat, sender=sender, client_id=client_id).select_related("sender").first()
     if existing is not None:
         return existing, False
+    _check_send_rate(chat, sender)  # after the retry check: resending a stored message is free
     body = (body or "").strip()
     if kind not in Message.Kind.values:
         raise ValidationError({"kind": [_("Unknown message kind.")]})
@@ -471,19 +542,54 @@ def message_send(*, sender: User, chat: Chat, client_id: str, body: str = "", ki
     payload = message_payload(message)
     # Badge counts before the broadcast: a member's "read" answering the broadcast is pushed after.
     _push_unread_totals(chat)
-    chat_broadcast(chat.pk, {"type": "message", "message": payload})
+    # ``realtime`` tells the sender whether the live link carried it (False while Redis is down:
+    # the message is stored all the same and the others see it when they reconnect or reload).
+    message.realtime = True
+    chat_broadcast(chat.pk, {"type": "message", "message": payload},
+                   on_failure=lambda: setattr(message, "realtime", False))
     _notify_offline_members(chat, message)
     return message, True
 
 
-def _notify_offline_members(chat: Chat, message: Message):
-    def notify():
+def chat_message_notify(*, message_id) -> int:
+    """Notify the members of a message's chat who are not online (an in-app notification, e-mailed
+    once per group). Idempotent (each group has a unique source key), so retrying is safe. Returns
+    how many members were brought up to date."""
+    message = Message.objects.select_related("chat__doctor__user", "chat__patient").filter(pk=message_id).first()
+    if message is None:
+        return 0
+    chat = message.chat
+    try:
         online = set(presence_online(chat.pk))
-        for user in User.objects.filter(pk__in=chat_member_ids(chat) - {message.sender_id}, is_active=True):
-            if str(user.pk) in online:
-                continue
-            with transaction.atomic():
-                _chat_notification_sync(chat=chat, recipient=user, new_seq=message.seq)
+    except Exception:  # presence lives in Redis: when it is down, tell everyone rather than no one
+        log.warning("chat presence unavailable: notifying every other member", exc_info=True)
+        online = set()
+    done = 0
+    for user in User.objects.filter(pk__in=chat_member_ids(chat) - {message.sender_id}, is_active=True):
+        if str(user.pk) in online:
+            continue
+        with transaction.atomic():
+            _chat_notification_sync(chat=chat, recipient=user, new_seq=message.seq)
+        done += 1
+    return done
+
+
+def _notify_offline_members(chat: Chat, message: Message):
+    message_id = message.pk
+
+    def notify():
+        try:
+            chat_message_notify(message_id=message_id)
+        except Exception:
+            # Never a 500 for a stored message: the task retries with backoff. If even queueing it
+            # fails (the broker is Redis too), the beat sweep re-queues unsent e-mails later.
+            log.warning("chat notifications failed; queued for retry", exc_info=True)
+            from telehealth.tasks import chat_message_notify_retry
+
+            try:
+                chat_message_notify_retry.apply_async(args=[str(message_id)], countdown=30)
+            except Exception:
+                log.exception("chat notifications for message %s could not be queued", message_id)
     transaction.on_commit(notify)
 
 
@@ -670,6 +776,22 @@ def message_redact(*, actor: User, message: Message, reason: str, request=None) 
     return message
 
 
+def _check_urgent_rate(chat: Chat) -> None:
+    """Marking urgent e-mails and texts the doctor: at most once per CHAT_URGENT_INTERVAL_MINUTES
+    per conversation while the doctor has not seen the last alert (read it, or marked the chat
+    handled). Counted on the stored alerts, so it holds across processes and restarts."""
+    minutes = settings.CHAT_URGENT_INTERVAL_MINUTES
+    if not minutes:
+        return
+    recent = Notification.objects.filter(kind=Notification.Kind.CHAT_URGENT, read_at__isnull=True,
+                                         source_key__startswith=f"chaturgent:{chat.pk}:",
+                                         created_at__gte=timezone.now() - dt.timedelta(minutes=minutes))
+    if recent.exists():
+        raise RateLimited(_("The doctor was already alerted about this conversation in the last %(n)d minutes. "
+                            "Write your message here; if this is an emergency, call your local emergency number.")
+                          % {"n": minutes}, field="urgent")
+
+
 def chat_mark_urgent(*, actor: User, chat: Chat, urgent: bool = True) -> Chat:
     """The patient's side flags the conversation urgent: it goes to the top of the doctor's list,
     and the doctor gets an in-app alert and an email."""
@@ -698,6 +820,7 @@ def chat_mark_urgent(*, actor: User, chat: Chat, urgent: bool = True) -> Chat:
         chat.save(update_fields=["is_urgent", "urgent_at", "urgent_escalated_at", "is_active_for_doctor",
                                  "updated_at"])
         if urgent and not was_urgent:
+            _check_urgent_rate(chat)
             notification = notification_send(
                 recipient=chat.doctor.user, kind=Notification.Kind.CHAT_URGENT, email=True,
                 title=_("Urgent message from %(patient)s") % {"patient": chat.patient.name},

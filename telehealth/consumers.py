@@ -1,7 +1,8 @@
 """The chat websocket: /ws/chats/<chat_id>/.
 
 Browsers authenticate with their session cookie (AuthMiddlewareStack in config/asgi.py); API
-clients with ``?token=<JWT access token>`` (TokenAuthMiddleware below). Membership is decided by
+clients with a JWT in ``Authorization`` or the subprotocol, or a one-use ``?ticket=``
+(telehealth.ws_auth). Membership is decided by
 telehealth.chat (the same selectors as the pages and the API); everyone else is closed with 4403.
 
 Frames from the client (JSON, at most 16 KB):
@@ -20,7 +21,6 @@ import asyncio
 import json
 import logging
 import time
-from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -30,9 +30,9 @@ from django.core.exceptions import ValidationError
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import User
-from accounts.tokens import TokenError, user_for_token
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from telehealth import chat as chats
+from telehealth.ws_auth import TokenAuthMiddleware, accept_subprotocol  # noqa: F401 (TokenAuthMiddleware: old import path)
 
 logger = logging.getLogger(__name__)
 
@@ -54,30 +54,6 @@ CLOSE_FORBIDDEN = 4403
 LIVE_AUDIT_WINDOW = 60.0
 
 
-class TokenAuthMiddleware:
-    """``?token=<access JWT>`` sets the scope user (marked as token-authenticated); without a
-    token the session user from AuthMiddlewareStack stays. A bad token is anonymous, never the
-    session user, so a client cannot think it is someone it is not."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    async def __call__(self, scope, receive, send):
-        params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        token = (params.get("token") or [""])[0]
-        if token:
-            scope = dict(scope, user=await _user_for_token(token), auth_via="token")
-        return await self.inner(scope, receive, send)
-
-
-@database_sync_to_async
-def _user_for_token(token):
-    try:
-        return user_for_token(token, kind="access")
-    except TokenError:
-        return AnonymousUser()
-
-
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
@@ -88,13 +64,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.joined = False
         self.live_seqs: list[int] = []  # pushed to this socket from others, not yet audited
         self.live_flush = None
+        self.revoked = False
         self.chat = await self._membership()
         if self.chat is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.joined = True
-        await self.accept()
+        await self.accept(subprotocol=accept_subprotocol(self.scope))
         online = await presence_call(chats.presence_join)(self.chat_id, self.channel_name, self.user.pk)
         self.heartbeat = asyncio.ensure_future(self._presence_heartbeat())
         await self.channel_layer.group_send(self.group, {"type": "chat.event", "event": {
@@ -112,6 +89,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if not getattr(self, "joined", False):
             return
+        self.joined = False
         if self.live_flush is not None:
             self.live_flush.cancel()
             self.live_flush = None
@@ -167,11 +145,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await self._error("bad_json", "The frame is not valid JSON.")
         if not isinstance(frame, dict) or frame.get("type") not in FRAME_TYPES:
             return await self._error("bad_type", "type must be one of: " + ", ".join(sorted(FRAME_TYPES)) + ".")
+        if self.revoked:
+            return
         handler = getattr(self, f"on_{frame['type']}")
         try:
             await handler(frame)
         except ValidationError as exc:
             await self._error("invalid", " ".join(exc.messages), client_id=frame.get("client_id"))
+        except chats.RateLimited as exc:
+            await self._error("rate_limited", exc.message, client_id=frame.get("client_id"))
+        except NotFound as exc:
+            # The services ask the policy on every frame: a member who lost the chat since the
+            # socket opened (a removed link) is refused and the socket ends.
+            await self._error("refused", exc.message, client_id=frame.get("client_id"))
+            await self._revoke()
         except DomainError as exc:
             await self._error("refused", exc.message, client_id=frame.get("client_id"))
 
@@ -185,15 +172,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await self._error("rate_limited", "Too many messages; wait a few seconds.",
                                      client_id=frame["client_id"])
         self.sent_at.append(now)
-        payload = await self._send_message(frame["client_id"], frame["body"])
+        payload, realtime = await self._send_message(frame["client_id"], frame["body"])
         self.last_typing = 0.0  # a sent message ends the typing; the next message's typing shows at once
-        # The sender learns its message is stored (also on a retried, already stored send).
-        await self._send_json({"type": "ack", "client_id": frame["client_id"], "message": payload})
+        # The sender learns its message is stored (also on a retried, already stored send), and
+        # whether the others got it live.
+        await self._send_json({"type": "ack", "client_id": frame["client_id"], "message": payload,
+                               "realtime": realtime})
 
     @database_sync_to_async
     def _send_message(self, client_id, body):
         message, _created = chats.message_send(sender=self.user, chat=self.chat, client_id=client_id, body=body)
-        return chats.message_payload(message)
+        return chats.message_payload(message), getattr(message, "realtime", True)
 
     async def on_typing(self, frame):
         now = time.monotonic()
@@ -227,7 +216,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- from the group ----------------------------------------------------------------------
 
+    async def access_check(self, event):
+        """A link to the chat's patient ended (telehealth.revocation): ask the policy again."""
+        if self.revoked or str(self.user.pk) not in event.get("user_ids", ()):
+            return
+        if str(self.chat.patient_id) != event.get("patient_id"):
+            return
+        if await self._membership() is None:
+            await self._revoke()
+
+    async def _revoke(self):
+        self.revoked = True  # from now on nothing more is sent to this socket
+        await self._send_json({"type": "error", "code": "access_ended",
+                               "detail": "You no longer have access to this conversation."})
+        await self.disconnect(CLOSE_FORBIDDEN)
+        await self.close(code=CLOSE_FORBIDDEN)
+
     async def chat_event(self, event):
+        if self.revoked:
+            return
         body = event["event"]
         if body.get("type") == "typing" and body.get("user_id") == str(self.user.pk):
             return

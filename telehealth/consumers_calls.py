@@ -26,6 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from telehealth import calls
+from telehealth.ws_auth import accept_subprotocol
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def _second_factor_ok(user, session) -> bool:
     return device is not None and device.user_id == user.pk and getattr(device, "confirmed", True)
 
 
-def _admit(user, room_id, session):
+def _admit(user, room_id, session, *, via_token=False):
     """(appointment, side, None) for a participant inside the join window, else (None, None, code)."""
     from core.errors import NotFound
 
@@ -128,7 +129,7 @@ def _admit(user, room_id, session):
         appointment, side = calls.call_room_get(fetched_by=user, room_id=room_id)
     except NotFound:
         return None, None, CLOSE_FORBIDDEN
-    if not _second_factor_ok(user, session):
+    if not via_token and not _second_factor_ok(user, session):  # a token's login passed it
         return None, None, CLOSE_FORBIDDEN
     try:
         calls.call_join_check(appointment=appointment)
@@ -144,11 +145,11 @@ class CallConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         # Accept first, then close with a code: a refusal before accepting reaches the browser as
         # a bare 1006, and the page could not tell "not yours" from "not open yet".
-        await self.accept()
+        await self.accept(subprotocol=accept_subprotocol(self.scope))
         self.user = self.scope.get("user")
         self.room_id = self.scope["url_route"]["kwargs"]["room_id"]
         appointment, side, refusal = await database_sync_to_async(_admit)(
-            self.user, self.room_id, self.scope.get("session"))
+            self.user, self.room_id, self.scope.get("session"), via_token=self.scope.get("auth_via") == "token")
         if refusal:
             await self.close(code=refusal)
             return
@@ -228,6 +229,24 @@ class CallConsumer(AsyncWebsocketConsumer):
     async def call_signal(self, event):
         if event["sender"] != self.channel_name:  # never echo to the sender
             await self._send(event["frame"])
+
+    async def access_check(self, event):
+        """A link to the appointment's patient ended (telehealth.revocation): still a participant?"""
+        if self.side is None or str(self.user.pk) not in event.get("user_ids", ()):
+            return
+        if not await database_sync_to_async(self._still_participant)():
+            await self._send({"type": "error", "code": "access_ended", "message": "You no longer have access to this call."})
+            await self.disconnect(CLOSE_FORBIDDEN)
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    def _still_participant(self) -> bool:
+        from core.errors import NotFound
+
+        try:
+            calls.call_room_get(fetched_by=self.user, room_id=self.room_id)
+        except NotFound:
+            return False
+        return True
 
     async def call_replaced(self, event):
         await self._send({"type": "replaced"})

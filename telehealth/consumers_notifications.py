@@ -18,9 +18,9 @@ Messages from the client:
                                                            on connect: it may have changed since
                                                            the page was rendered)
 
-Authentication: the session cookie (browsers, AuthMiddlewareStack in config/asgi.py) or
-``?token=<JWT access>`` (API clients: the chat socket's TokenAuthMiddleware wraps this route, so
-config/asgi.py needs nothing more). Anonymous sockets are closed with 4401, sessions that still owe
+Authentication: the session cookie (browsers, AuthMiddlewareStack in config/asgi.py) or the
+client's own credential (API clients: a JWT in ``Authorization`` or the subprotocol, or a one-use
+ticket; telehealth.ws_auth). Anonymous sockets are closed with 4401, sessions that still owe
 their second factor with 4403; both after accepting, so a browser sees the code (a refused
 handshake only shows 1006) and stops retrying.
 """
@@ -35,7 +35,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.urls import path
 
-from telehealth.consumers import TokenAuthMiddleware
+from telehealth.ws_auth import accept_subprotocol
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         user, close_code = await socket_user(self.scope)
-        await self.accept()
+        await self.accept(subprotocol=accept_subprotocol(self.scope))
         if close_code is not None:
             await self.close(code=close_code)
             return
@@ -155,12 +155,19 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def notification(self, event):
         await self.send_json({"type": "notification", **{key: event.get(key) for key in EVENT_FIELDS}})
 
+    async def access_check(self, event):
+        """A link to a patient ended (telehealth.revocation): the badges may count less now."""
+        if self.group is None:
+            return
+        await self.send_unread()
+        await self.send_json({"type": "chat_unread", "count": await _chat_unread_count(self.user)})
+
     async def chat_unread(self, event):
         await self.send_json({"type": "chat_unread", "count": event.get("count")})
 
 
 websocket_urlpatterns = [
-    path("ws/notifications/", TokenAuthMiddleware(NotificationConsumer.as_asgi())),
+    path("ws/notifications/", NotificationConsumer.as_asgi()),
 ]
 
 

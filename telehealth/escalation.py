@@ -189,6 +189,11 @@ def chat_resolve_urgent(*, actor: User, chat: Chat) -> Chat:
             was_escalated = locked.urgent_escalated_at is not None
             locked.is_urgent, locked.urgent_at, locked.urgent_escalated_at = False, None, None
             locked.save(update_fields=["is_urgent", "urgent_at", "urgent_escalated_at", "updated_at"])
+            # Handled means seen: the alerts are read, and a new urgent episode may alert again
+            # at once (the limit counts unread alerts, telehealth.chat._check_urgent_rate).
+            Notification.objects.filter(recipient=actor, kind=Notification.Kind.CHAT_URGENT, read_at__isnull=True,
+                                        source_key__startswith=f"chaturgent:{chat.pk}:").update(
+                read_at=timezone.now(), updated_at=timezone.now())
             audit_record(action="chat.urgent_resolved", actor=actor, target=chat.patient, chat=str(chat.pk),
                          was_escalated=was_escalated)
             chat_broadcast(chat.pk, {"type": "chat", "is_urgent": False, "escalated": False, "resolved": True})

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import EncryptedTextField
 from core.models import BaseModel
 from core.storage import encrypted_storage
 
@@ -116,7 +117,7 @@ class Message(BaseModel):
     sender_role = models.CharField(_("sender's role"), max_length=8, choices=SenderRole.choices)
     client_id = models.CharField(max_length=64)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TEXT)
-    body = models.TextField(_("text"), blank=True)
+    body = EncryptedTextField(_("text"), blank=True)  # encrypted at rest (core.fields)
     file = models.FileField(_("file"), upload_to="chat/%Y/%m/", storage=encrypted_storage, blank=True,
                             max_length=300)
     file_name = models.CharField(_("file name"), max_length=200, blank=True)

@@ -5,11 +5,16 @@ when asked, queues the email on commit; on commit it is also pushed to the recip
 (telehealth.consumers_notifications).
 """
 
+import logging
+
+from celery.exceptions import Retry
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from telehealth.models import Notification
+
+logger = logging.getLogger(__name__)
 
 
 def notification_send(*, recipient: User, kind: str, title: str, body: str = "", url: str = "",
@@ -44,13 +49,19 @@ def notification_send(*, recipient: User, kind: str, title: str, body: str = "",
 def _after_commit(notification: Notification, queue_email: bool) -> None:
     from telehealth.consumers_notifications import notification_push
 
-    try:
-        if queue_email:
-            from telehealth.tasks import notification_email_send
+    if queue_email:
+        from telehealth.tasks import notification_email_send
 
+        try:
             notification_email_send.delay(str(notification.pk))
-    finally:
-        notification_push(notification)
+        except Retry:
+            raise  # eager mode (embedded, tests): the task's own retry, not a broker failure
+        except Exception:
+            # The broker is down (it is Redis in production): the row is stored with emailed_at
+            # unset, and the beat sweep (notification_emails_retry_due) queues it again later.
+            logger.warning("could not queue the e-mail of notification %s; the sweep retries it",
+                           notification.pk, exc_info=True)
+    notification_push(notification)
 
 
 @transaction.atomic

@@ -87,3 +87,35 @@ def urgent_chats_escalate_due() -> int:
     from telehealth.escalation import urgent_chats_escalate_due as escalate_due
 
     return escalate_due()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600,
+             retry_kwargs={"max_retries": 8}, acks_late=True)
+def chat_message_notify_retry(message_id: str) -> int:
+    """A message's offline notifications when doing them on commit failed (Redis or the database
+    hiccupped). Idempotent: each notification group has a unique source key."""
+    from telehealth.chat import chat_message_notify
+
+    return chat_message_notify(message_id=message_id)
+
+
+@shared_task(acks_late=True)
+def notification_emails_retry_due() -> int:
+    """Every 5 minutes (beat): queue again the e-mails of notifications that asked for one and were
+    never sent because queueing failed (the broker was down). Only rows a few minutes old (the
+    normal path had its chance) and less than a day old (a stale alert is worse than none)."""
+    import datetime as dt
+
+    from telehealth.models import Notification
+
+    now = timezone.now()
+    due = (Notification.objects.filter(email_requested=True, emailed_at__isnull=True,
+                                       created_at__lte=now - dt.timedelta(minutes=2),
+                                       created_at__gte=now - dt.timedelta(days=1),
+                                       recipient__is_active=True, recipient__email__isnull=False)
+           .exclude(recipient__email="").values_list("pk", flat=True)[:500])
+    count = 0
+    for notification_id in due:
+        notification_email_send.delay(str(notification_id))
+        count += 1
+    return count

@@ -3,6 +3,7 @@ search, live updates through static/js/chat.js). Reads and writes go through tel
 the page's script sends and uploads through /api/v1 with the session."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,6 +19,8 @@ def _strings() -> dict:
             "online": _("Online now:"), "onBehalf": _("on behalf of"), "stop": _("Stop and send"),
             "record": _("Record voice"), "read": _("Read"), "sending": _("Sending…"),
             "forbidden": _("You are no longer part of this conversation."),
+            "paused": _("Live updates paused: your messages are saved; others see them when they reload."),
+            "sendFailed": _("The message could not be sent."),
             "redacted": _("This message was removed by a moderator."),
             "voice": _("Voice message"), "uploadFailed": _("The file could not be sent."),
             "escalated": _("No answer from the doctor yet: escalated to hospital staff."),
@@ -72,7 +75,10 @@ def chat_archive(request, chat_id):
 @login_required
 def chat_urgent(request, chat_id):
     chat = chats.chat_get(fetched_by=request.user, chat_id=chat_id)
-    chats.chat_mark_urgent(actor=request.user, chat=chat, urgent=request.POST.get("urgent", "1") == "1")
+    try:
+        chats.chat_mark_urgent(actor=request.user, chat=chat, urgent=request.POST.get("urgent", "1") == "1")
+    except chats.RateLimited as exc:
+        messages.error(request, exc.message)
     return redirect("chat_detail", chat.pk)
 
 

@@ -25,6 +25,8 @@
   const outbox = new Map(); // client_id -> body, until the server acknowledges it
   let socket = null;
   let backoff = 1000;
+  let failedConnects = 0; // closes in a row without an open: past DEGRADED_AFTER, live updates are paused
+  const DEGRADED_AFTER = 3;
   let stopped = false;
   let typingTimer = null;
   let typingUserId = null;
@@ -153,6 +155,7 @@
         outbox.delete(frame.client_id);
         insertInOrder(frame.message);
         showReceipts();
+        if (frame.realtime === false) setStatus("degraded", T.paused);
         break;
       case "messages":
         frame.messages.forEach(insertInOrder);
@@ -282,6 +285,7 @@
     socket = new WebSocket(scheme + location.host + "/ws/chats/" + initial.chat_id + "/");
     socket.addEventListener("open", () => {
       backoff = 1000;
+      failedConnects = 0;
       setStatus("connected", T.connected);
       send({ type: "resync", after: lastSeq });
       flushOutbox();
@@ -295,11 +299,43 @@
         return;
       }
       if (stopped) return;
+      failedConnects += 1;
       setStatus("reconnecting", T.reconnecting);
+      // The socket keeps failing: send what waits over the API; if that works, the server is up
+      // and only the live link is down, and postMessage says "live updates paused".
+      if (failedConnects >= DEGRADED_AFTER) for (const [clientId, body] of outbox) postMessage(clientId, body);
       const delay = Math.min(backoff, 30000) * (0.75 + Math.random() / 2);
       backoff = Math.min(backoff * 2, 30000);
       setTimeout(connect, delay);
     });
+  }
+
+  async function postMessage(clientId, body) {
+    let response;
+    try {
+      response = await fetch(api + "/messages", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ chat_id: initial.chat_id, client_id: clientId, body: body }),
+      });
+    } catch (e) {
+      return; // offline: it stays in the outbox and goes when the socket reopens
+    }
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      outbox.delete(clientId);
+      onFrame({ type: "error", client_id: clientId, detail: fieldMessage(data) || T.sendFailed });
+      return;
+    }
+    outbox.delete(clientId);
+    insertInOrder(data);
+    showReceipts();
+    setStatus("degraded", T.paused);
+  }
+
+  function fieldMessage(data) {
+    if (Array.isArray(data.detail)) return data.detail.map((d) => d.message).join(" ");
+    return data.detail || "";
   }
 
   if (form) {
@@ -317,7 +353,11 @@
       list.append(li);
       textarea.value = "";
       if (errorEl) errorEl.textContent = "";
-      send({ type: "message", client_id: clientId, body: body }); // else sent when the socket reopens
+      // Over the socket; when it keeps failing (the live link is down, e.g. Redis), over the API
+      // (the same client id: a later resend from the outbox is stored once).
+      if (!send({ type: "message", client_id: clientId, body: body }) && failedConnects >= DEGRADED_AFTER) {
+        postMessage(clientId, body);
+      }
       lastTypingSent = 0; // typing the next message shows at once (the server resets its pace too)
     });
     textarea.addEventListener("keydown", (event) => {

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.tokens import issue_pair
 from analytics.models import AuditEvent
-from clinic.models import Appointment, AppointmentEvent, AppointmentStatus, AppointmentType
+from clinic.models import Appointment, AppointmentEvent, AppointmentStatus, AppointmentType, CareTeamMember
 from conftest import login_verified
 from core.errors import Conflict, NotFound, PermissionDenied
 from telehealth import call_requests, calls
@@ -157,6 +157,7 @@ class TestAccept:
     def test_for_a_dependent_without_a_login_the_family_member_who_asked_joins(self, grace, carol):
         child = PatientFactory(name="Little One")
         UserPatientRelationFactory(user=grace, patient=child, relation="child")
+        CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=child)
         chat = chats.chat_open(actor=None, patient=child, doctor=carol.doctor_profile)
         request = call_requests.call_request_create(actor=grace, chat=chat)
         request = call_requests.call_request_accept(actor=carol, call_request=request)

@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from analytics.models import AuditEvent
-from clinic.models import AppointmentType
+from clinic.models import AppointmentType, CareTeamMember
 from conftest import login_verified
 from core.errors import NotFound
 from telehealth import calls
@@ -21,6 +21,8 @@ def call_appointment(patient, doctor_user, *, minutes_from_now=5, length=30, **k
     start = timezone.now() + dt.timedelta(minutes=minutes_from_now)
     fields = {"status": "confirmed", "type": AppointmentType.REMOTE, "booked_by": patient.user}
     fields.update(kwargs)
+    # Booking puts the doctor in the care team; the doctor joins the call only while in it.
+    CareTeamMember.objects.get_or_create(doctor=doctor_user.doctor_profile, patient=patient)
     return AppointmentFactory(patient=patient, doctor=doctor_user.doctor_profile, start=start,
                               end=start + dt.timedelta(minutes=length), **fields)
 

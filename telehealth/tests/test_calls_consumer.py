@@ -20,7 +20,7 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
-from clinic.models import Appointment, AppointmentType
+from clinic.models import Appointment, AppointmentType, CareTeamMember
 from conftest import login_verified
 from telehealth import calls, presence
 from telehealth.consumers_calls import CLOSE_FORBIDDEN, CLOSE_NOT_OPEN, CLOSE_REPLACED, MAX_SDP_BYTES
@@ -48,6 +48,8 @@ def run(scenario):
 
 def make_appointment(alice, carol, *, minutes_from_now=5, **kwargs):
     start = timezone.now() + dt.timedelta(minutes=minutes_from_now)
+    # Booking puts the doctor in the care team; the doctor joins the call only while in it.
+    CareTeamMember.objects.get_or_create(doctor=carol.doctor_profile, patient=alice.patient_record)
     return AppointmentFactory(patient=alice.patient_record, doctor=carol.doctor_profile, start=start,
                               end=start + dt.timedelta(minutes=30), status="confirmed",
                               type=AppointmentType.REMOTE, booked_by=alice, **kwargs)

@@ -37,10 +37,10 @@ def session_headers(user):
 
 async def open_comm(chat, user=None, *, token=None, headers=None):
     path = f"/ws/chats/{chat.pk}/"
-    if token:
-        path += f"?token={token}"
     if headers is None:
         headers = await database_sync_to_async(session_headers)(user) if user is not None else [ORIGIN]
+    if token:  # API clients send the JWT in a header, never in the URL (telehealth.ws_auth)
+        headers = [*headers, (b"authorization", f"Bearer {token}".encode())]
     return WebsocketCommunicator(app(), path, headers=headers)
 
 

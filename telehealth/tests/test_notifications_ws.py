@@ -155,11 +155,11 @@ def test_a_verified_doctor_connects(layer, carol):
 
 
 def test_api_clients_connect_with_a_token(layer, alice):
-    path = f"{PATH}?token={issue_pair(alice)['access']}"
+    bearer = (b"authorization", f"Bearer {issue_pair(alice)['access']}".encode())
     send(alice)
 
     async def scenario():
-        communicator = socket(headers=[ORIGIN], app=token_app(), path=path)
+        communicator = socket(headers=[ORIGIN, bearer], app=token_app(), path=PATH)
         connected, _ = await communicator.connect()
         assert connected
         assert await communicator.receive_json_from(timeout=2) == {"type": "unread", "count": 1}
@@ -172,10 +172,10 @@ def test_api_clients_connect_with_a_token(layer, alice):
 def test_a_bad_token_is_anonymous_even_with_a_session(layer, alice, token):
     if token == "refresh":
         token = issue_pair(alice)["refresh"]
-    headers = [ORIGIN, cookie_for(alice)]
+    headers = [ORIGIN, cookie_for(alice), (b"authorization", f"Bearer {token}".encode())]
 
     async def scenario():
-        await assert_closed_with(socket(headers, app=token_app(), path=f"{PATH}?token={token}"), 4401)
+        await assert_closed_with(socket(headers, app=token_app(), path=PATH), 4401)
 
     run(scenario)
 

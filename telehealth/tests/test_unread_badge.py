@@ -125,6 +125,7 @@ def test_page_queries_do_not_grow_with_chats(alice, django_assert_max_num_querie
         client.get("/wellness/")
     for i in range(5):
         doctor = DoctorFactory(email=f"doc{i}@example.com").doctor_profile
+        CareTeamMember.objects.create(doctor=doctor, patient=alice.patient_record)  # a doctor writes in-team only
         doctor_chat = chats.chat_open(actor=None, patient=alice.patient_record, doctor=doctor)
         chats.message_send(sender=doctor_chat.doctor.user, chat=doctor_chat, client_id="d", body="hello")
     with django_assert_max_num_queries(len(baseline.captured_queries)):

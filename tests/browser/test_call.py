@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.models import AppointmentType
+from clinic.models import AppointmentType, CareTeamMember
 from conftest import require_service
 from tests.browser.conftest import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, _artifact_name,
                                     _fail_on_policy_violations, _session_of, _watch_policy_violations)
@@ -105,6 +105,7 @@ def _socket_close_code(page, base_url, room_id) -> int:
 def test_patient_and_doctor_connect_and_a_third_person_cannot_join(alice, carol, bob, asgi_server, call_contexts,
                                                                  request):
     start = timezone.now().replace(microsecond=0)
+    CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)  # as booking does
     appointment = AppointmentFactory(patient=alice.patient_record, doctor=carol.doctor_profile, start=start,
                                      end=start + dt.timedelta(minutes=30), status="confirmed",
                                      type=AppointmentType.REMOTE, booked_by=alice)
@@ -147,6 +148,7 @@ def test_the_doctor_waits_and_a_patient_who_reloads_reconnects(alice, carol, asg
     """The other order (the doctor is first and offers when the patient says it is ready), then
     the patient reloads mid-call: the doctor drops the stale connection and offers again."""
     start = timezone.now().replace(microsecond=0)
+    CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)  # as booking does
     appointment = AppointmentFactory(patient=alice.patient_record, doctor=carol.doctor_profile, start=start,
                                      end=start + dt.timedelta(minutes=30), status="confirmed",
                                      type=AppointmentType.REMOTE, booked_by=alice)
