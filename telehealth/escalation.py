@@ -63,7 +63,10 @@ def urgent_chats_due(now=None) -> QuerySet[Chat]:
 def escalation_hospitals(chat: Chat) -> QuerySet[Hospital]:
     """Approved hospitals the patient is registered with; only those where the chat's doctor
     also works, if there are any."""
-    registered = Hospital.objects.filter(status=ApprovalStatus.APPROVED, patient_links__patient_id=chat.patient_id)
+    # Through the manager (accepted registrations only): a join would also count invitations.
+    registered = Hospital.objects.filter(
+        status=ApprovalStatus.APPROVED,
+        pk__in=HospitalPatient.objects.filter(patient_id=chat.patient_id).values("hospital_id"))
     shared = registered.filter(doctor_links__doctor_id=chat.doctor_id)
     return (shared if shared.exists() else registered).distinct().order_by("name")
 
@@ -214,7 +217,7 @@ def escalated_chats_for_hospital(*, fetched_by: User, hospital: Hospital) -> Que
     doctor_here = HospitalDoctor.objects.filter(hospital=hospital, doctor_id=OuterRef("doctor_id"))
     doctor_at_a_patient_hospital = HospitalDoctor.objects.filter(
         doctor_id=OuterRef("doctor_id"), hospital__status=ApprovalStatus.APPROVED,
-        hospital__patient_links__patient_id=OuterRef("patient_id"))
+        hospital_id__in=HospitalPatient.objects.filter(patient_id=OuterRef(OuterRef("patient_id"))).values("hospital_id"))
     first_answer = _doctor_answers_after_urgent().order_by("created_at").values("created_at")[:1]
     return (Chat.objects.select_related("patient", "doctor__user")
             .filter(is_urgent=True, urgent_escalated_at__isnull=False)

@@ -421,3 +421,17 @@ def test_two_workers_escalate_it_once(alice, carol, hana):
     assert sorted(results, key=str) == [False] * (workers - 1) + [True], results
     assert escalations_of(hana).count() == 1
     assert AuditEvent.objects.filter(action="chat.urgent_escalated").count() == 1
+
+
+def test_a_hospital_that_only_invited_the_patient_is_not_alerted(chat, alice, carol, run_on_commit):
+    """A registration the patient has not accepted grants nothing, escalations included."""
+    HospitalDoctor.objects.filter(doctor=carol.doctor_profile).delete()
+    HospitalPatient.objects.all().delete()
+    inviting = HospitalFactory(name="Inviting")
+    inviting_staff = HospitalStaffFactory(hospital=inviting).user
+    HospitalPatient.with_invitations.create(hospital=inviting, patient=alice.patient_record, consent="pending")
+    run_on_commit(chats.chat_mark_urgent, actor=alice, chat=chat)
+    chat.refresh_from_db()
+    escalate_due(run_on_commit, minutes_after_urgent(chat, 10))
+    assert not escalations_of(inviting_staff).exists()
+    assert not escalation.escalated_chats_for_hospital(fetched_by=inviting_staff, hospital=inviting).exists()
