@@ -10,9 +10,11 @@ from tests.access.matrix import GONE, LOGIN, VERIFY, matrix_test, row
 # anon   alice  alice_2fa_owed  grace  bob    carol  carol_2fa_owed  dave   hana   ada
 GATE = (LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN)
 
-# Models whose admin pages show a patient's clinical data: opening them is audited.
-CLINICAL = {"clinic.appointment", "clinic.patient", "wellness.habit", "wellness.wellnesssettings",
-            "wellness.emotionsnapshot", "telehealth.chat", "telehealth.message", "telehealth.callrequest"}
+# Admin pages that show a patient's clinical data (opening them is audited). Chats, call requests
+# and message lists show metadata only (telehealth/admin.py); emotion snapshots only aggregates.
+CLINICAL = {("clinic.appointment", "changelist"), ("clinic.appointment", "change"), ("clinic.patient", "changelist"),
+            ("clinic.patient", "change"), ("wellness.habit", "changelist"), ("wellness.habit", "change"),
+            ("telehealth.message", "change")}
 
 # (model label, view) whose admin page answers Ada differently from 200: the world has no such
 # object (Django redirects to the list with "does not exist"), or the list redirects to its default
@@ -47,7 +49,7 @@ def _model_rows():
             params = {} if view in ("changelist", "add") else {"object_id": _object_of(model)}
             ada = ADA.get((label, view), 200)
             rows.append(row("admin", "GET", name, *GATE, ada, params=params,
-                            clinical=label in CLINICAL and view in ("changelist", "change")))
+                            clinical=(label, view) in CLINICAL))
     return rows
 
 

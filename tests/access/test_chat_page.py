@@ -10,7 +10,7 @@ def REVOKED(value):  # noqa: N802 — a cell, like the others in capitals
 
 
 ROWS = [
-    page("GET", "chat_list", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, clinical=True),
+    page("GET", "chat_list", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, clinical={"grace"}),  # a text preview: the last message of Carol's chat is a file,
     page("GET", "chat_detail", LOGIN, 200, VERIFY, 200, 404, 200, VERIFY, 404, 404, 404, clinical=True),
     page("POST", "chat_archive", LOGIN, GONE, VERIFY, GONE, 404, GONE, VERIFY, 404, 404, 404),
     page("POST", "chat_urgent", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404),

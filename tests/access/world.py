@@ -18,6 +18,7 @@ from clinic.models import (
     AvailabilityException,
     CalendarFeed,
     CareTeamMember,
+    EmergencyAlert,
     HospitalDoctor,
     HospitalPatient,
 )
@@ -86,6 +87,7 @@ def build_world() -> SimpleNamespace:
         patient=w.patient, doctor=None, hospital=w.riverside, type="emergency", start=timezone.now(),
         end=timezone.now() + dt.timedelta(minutes=30), status="requested", reason="Cannot breathe",
         room_id="room-alice-emergency", booked_by=w.alice)
+    EmergencyAlert.objects.create(appointment=w.emergency, recipient=w.carol)  # in Carol's queue
     w.exception = AvailabilityException.objects.create(
         doctor=w.carol.doctor_profile, start=start + dt.timedelta(days=20), end=start + dt.timedelta(days=21))
 
@@ -120,6 +122,7 @@ def build_world() -> SimpleNamespace:
     w.notification = Notification.objects.create(recipient=w.alice, kind="appointment.confirmed",
                                                  title="Appointment confirmed", body="With Dr. Carol")
     w.calendar_feed = CalendarFeed.objects.create(user=w.alice, token=secrets.token_urlsafe(32))
+    w.carol_feed = CalendarFeed.objects.create(user=w.carol, token=secrets.token_urlsafe(32))
     w.invitation = StaffInvitation.objects.create(hospital=w.riverside, email="new@example.com",
                                                   token=secrets.token_urlsafe(32), invited_by=w.hana,
                                                   expires_at=timezone.now() + dt.timedelta(days=3))
