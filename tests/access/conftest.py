@@ -46,19 +46,29 @@ def _sessions(world) -> dict:
     return sessions
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, _access_media):
+def _build():
     from accounts.tokens import issue_pair
 
+    w = build_world()
+    w.sessions = _sessions(w)
+    w.tokens = {role: issue_pair(getattr(w, name))["access"]
+                for role, (name, verified) in ROLE_PEOPLE.items() if verified}
+    return w
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, _access_media):
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            w = build_world()
-            w.sessions = _sessions(w)
-            w.tokens = {role: issue_pair(getattr(w, name))["access"]
-                        for role, (name, verified) in ROLE_PEOPLE.items() if verified}
-            yield w
+            yield _build()
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def committed_world(transactional_db):
+    """The world committed to the database (flushed after the test), for socket matrices."""
+    return _build()

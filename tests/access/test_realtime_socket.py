@@ -15,4 +15,4 @@ ROWS = [
     row("socket", "WS", "ws/calls/<str:room_id>/", 4403, 4410, 4403, 4403, 4403, 4410, 4403, 4403, 4403, 4403),
 ]
 
-test_access = matrix_test(ROWS)
+test_access = matrix_test(ROWS, transactional=True)
