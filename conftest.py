@@ -225,3 +225,30 @@ def pdf_upload(name="licence.pdf") -> SimpleUploadedFile:
     buf = io.BytesIO()
     pdf.save(buf, deterministic_id=True)
     return SimpleUploadedFile(name, buf.getvalue(), content_type="application/pdf")
+
+
+@pytest.fixture
+def sign_in(client):
+    """``sign_in(user)`` -> the test client signed in as ``user`` with their second factor passed
+    (``verified=False``: signed in with the password alone, owing it)."""
+
+    def sign(user, *, verified=True):
+        if verified:
+            return login_verified(client, user)
+        client.force_login(user)
+        return client
+
+    return sign
+
+
+@pytest.fixture
+def api_as(db):
+    """``api_as(user)`` -> a test client whose requests carry ``user``'s API access token (JWT)."""
+    from django.test import Client
+
+    from accounts.tokens import issue_pair
+
+    def make(user):
+        return Client(HTTP_AUTHORIZATION=f"Bearer {issue_pair(user)['access']}")
+
+    return make

@@ -114,6 +114,8 @@ class AuditAction(models.TextChoices):
     CHAT_URGENT_ESCALATED = "chat.urgent_escalated", _("Urgent chat escalated to hospital staff")
     SMS_SENT = "notification.sms_sent", _("SMS sent")
     SMS_FAILED = "notification.sms_failed", _("SMS failed")
+    CALENDAR_FEED_READ = "calendar.feed_read", _("Calendar feed read")
+    ADMIN_CLINICAL_VIEWED = "admin.clinical_viewed", _("Clinical record opened in Django admin")
 
 
 class AuditEvent(BaseModel):

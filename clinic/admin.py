@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from analytics.admin_audit import ClinicalAdminAuditMixin
 from clinic import services as clinic_services
 from clinic.models import (
     Appointment,
@@ -107,7 +108,8 @@ class UserPatientRelationInline(ReadOnlyInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ClinicalAdminAuditMixin, admin.ModelAdmin):
+    audit_patient_path = ""
     list_display = ["name", "date_of_birth", "gender", "user"]
     search_fields = ["name", "user__email", "user__phone"]
     raw_id_fields = ["user"]
@@ -134,7 +136,7 @@ class AppointmentEventInline(ReadOnlyInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ClinicalAdminAuditMixin, admin.ModelAdmin):
     list_display = ["start", "patient", "doctor", "hospital", "type", "status"]
     list_filter = [
         ("doctor", admin.RelatedOnlyFieldListFilter),

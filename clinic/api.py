@@ -87,6 +87,31 @@ def _viewer(context) -> dict:
     return request._clinic_viewer
 
 
+def _clinical_fields_shown(appointment, viewer) -> tuple:
+    """The clinical fields ``AppointmentOut`` shows this viewer (as its resolvers decide)."""
+    doctor_id = viewer["doctor_id"]
+    notes = viewer["is_admin"] or (doctor_id and (appointment.doctor_id == doctor_id
+                                                  or appointment.patient_id in viewer["care_team_patient_ids"]))
+    return (("reason",) if _sees_reason(appointment, viewer) else ()) + (("notes",) if notes else ())
+
+
+def _audit_appointment_reads(request, appointments) -> None:
+    if appointments:
+        viewer = _viewer({"request": request})
+        services.appointments_read_record(actor=request.auth, appointments=appointments, via="api", request=request,
+                                          shown=lambda a: _clinical_fields_shown(a, viewer))
+
+
+class AuditedAppointmentPages(LimitOffsetPagination):
+    """Pages of appointments; the reasons and notes a page shows are audited (one INSERT)."""
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        result = super().paginate_queryset(queryset, pagination, request, **params)
+        result[self.items_attribute] = items = list(result[self.items_attribute])
+        _audit_appointment_reads(request, items)
+        return result
+
+
 # --- schemas -----------------------------------------------------------------------------------
 
 class Ref(Schema):
@@ -554,7 +579,7 @@ def doctor_hospitals(request, doctor_id: UUID):
 
 @doctors_router.get("/{uuid:doctor_id}/appointments", response=list[AppointmentOut],
                     summary="A doctor's appointments that you may see")
-@paginate(LimitOffsetPagination, **PAGE)
+@paginate(AuditedAppointmentPages, **PAGE)
 def doctor_appointments(request, doctor_id: UUID):
     doctor = selectors.doctor_get(doctor_id=doctor_id)
     return selectors.appointments_list(fetched_by=request.auth, doctor_id=doctor.pk).select_related("cancelled_by")
@@ -637,7 +662,7 @@ def patient_hospitals(request, patient_id: UUID):
 
 @patients_router.get("/{uuid:patient_id}/appointments", response=list[AppointmentOut],
                      summary="A patient's appointments that you may see")
-@paginate(LimitOffsetPagination, **PAGE)
+@paginate(AuditedAppointmentPages, **PAGE)
 def patient_appointments(request, patient_id: UUID):
     patient = selectors.patient_get(fetched_by=request.auth, patient_id=patient_id, clinical=False)
     return selectors.appointments_list(fetched_by=request.auth, patient_id=patient.pk).select_related("cancelled_by")
@@ -731,6 +756,7 @@ def _appointments(request, **filters):
     return selectors.appointments_list(fetched_by=request.auth, **filters).select_related("cancelled_by")
 
 
+
 @appointments_router.post("", response={201: AppointmentOut}, summary="Book a free slot")
 def appointment_create(request, payload: AppointmentIn):
     patient = selectors.patient_get(fetched_by=request.auth, patient_id=payload.patient_id, clinical=False)
@@ -749,7 +775,7 @@ def appointment_create(request, payload: AppointmentIn):
 
 @appointments_router.get("", response=list[AppointmentOut],
                          summary="Appointments you may see, by start; dates are days in your time zone")
-@paginate(LimitOffsetPagination, **PAGE)
+@paginate(AuditedAppointmentPages, **PAGE)
 def appointments_list(request, doctor: UUID | None = None, patient: UUID | None = None, hospital: UUID | None = None,
                       date_from: str | None = None, date_to: str | None = None,
                       status: AppointmentStatus | None = None, type: AppointmentType | None = None):
@@ -769,20 +795,20 @@ def emergency_create(request, payload: EmergencyIn):
 
 
 @appointments_router.get("/doctor/{uuid:doctor_id}", response=list[AppointmentOut])
-@paginate(LimitOffsetPagination, **PAGE)
+@paginate(AuditedAppointmentPages, **PAGE)
 def appointments_of_doctor(request, doctor_id: UUID):
     return _appointments(request, doctor_id=selectors.doctor_get(doctor_id=doctor_id).pk)
 
 
 @appointments_router.get("/patient/{uuid:patient_id}", response=list[AppointmentOut])
-@paginate(LimitOffsetPagination, **PAGE)
+@paginate(AuditedAppointmentPages, **PAGE)
 def appointments_of_patient(request, patient_id: UUID):
     patient = selectors.patient_get(fetched_by=request.auth, patient_id=patient_id, clinical=False)
     return _appointments(request, patient_id=patient.pk)
 
 
 @appointments_router.get("/hospital/{uuid:hospital_id}", response=list[AppointmentOut])
-@paginate(LimitOffsetPagination, **PAGE)
+@paginate(AuditedAppointmentPages, **PAGE)
 def appointments_of_hospital(request, hospital_id: UUID):
     return _appointments(request, hospital_id=selectors.hospital_get(hospital_id=hospital_id).pk)
 
@@ -790,7 +816,9 @@ def appointments_of_hospital(request, hospital_id: UUID):
 @appointments_router.get("/{uuid:appointment_id}", response=AppointmentDetailOut,
                          summary="One appointment with its history")
 def appointment_detail(request, appointment_id: UUID):
-    return selectors.appointment_get(fetched_by=request.auth, appointment_id=appointment_id)
+    appointment = selectors.appointment_get(fetched_by=request.auth, appointment_id=appointment_id)
+    _audit_appointment_reads(request, [appointment])
+    return appointment
 
 
 @appointments_router.put("/{uuid:appointment_id}", response=AppointmentDetailOut,

@@ -462,3 +462,6 @@ class CalendarFeed(BaseModel):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
     token = models.CharField(max_length=64, unique=True)
+    include_reasons = models.BooleanField(
+        _("include reasons for visit"), default=False,
+        help_text=_("Off by default: calendar apps copy events to wherever the calendar is shared."))

@@ -17,7 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from analytics.services import audit_record
+from analytics.services import audit_record, audit_record_many
 from clinic import scheduling, selectors
 from clinic.extras import extras_with
 from clinic.models import (
@@ -863,6 +863,54 @@ def calendar_feed_rotate(*, user: User) -> CalendarFeed:
 @transaction.atomic
 def calendar_feed_revoke(*, user: User) -> None:
     CalendarFeed.objects.filter(user=user).delete()
+
+
+def calendar_feed_set_reasons(*, user: User, include: bool) -> CalendarFeed | None:
+    """Choose whether the feed carries reasons for visit (off unless the owner opts in: a calendar
+    app syncs them to wherever that calendar is shared)."""
+    feed = CalendarFeed.objects.filter(user=user).first()
+    if feed is not None and feed.include_reasons != include:
+        feed.include_reasons = include
+        feed.save(update_fields=["include_reasons", "updated_at"])
+    return feed
+
+
+def calendar_feed_read_record(*, feed: CalendarFeed, appointments, request=None) -> None:
+    """Audit a fetch of a feed that listed other patients' appointments (a doctor's, a parent's):
+    one event per such patient, in one INSERT. The actor is the feed's owner (the secret URL is
+    their credential); the requesting address is kept."""
+    by_patient = {}
+    for appointment in appointments:
+        if appointment.patient.user_id == feed.user_id:
+            continue
+        by_patient.setdefault(appointment.patient_id, (appointment.patient, []))[1].append(str(appointment.pk))
+    entries = [(patient, {"via": "calendar", "appointments": ids, "reasons": feed.include_reasons})
+               for patient, ids in by_patient.values()]
+    if entries:
+        audit_record_many(action="calendar.feed_read", actor=feed.user, entries=entries, request=request)
+
+
+# --- audit of reads ---------------------------------------------------------------------------------
+# An appointment's reason for visit and its doctor's notes are clinical data. As for chats, wellness
+# and emotion data, a read by anyone but the patient's own account (family, doctors, staff who see
+# an emergency's reason, admins) writes an audit event whose target is the patient: one per
+# appointment whose reason or notes the response showed, a list page in one INSERT.
+
+def appointments_read_record(*, actor: User, appointments, via: str, shown, request=None) -> None:
+    """``shown(appointment)`` names the clinical fields the viewer was shown ("reason", "notes");
+    empty ones are not a read."""
+    entries = []
+    for appointment in appointments:
+        if appointment.patient.user_id is not None and appointment.patient.user_id == actor.pk:
+            continue
+        fields = [name for name in shown(appointment) if getattr(appointment, name)]
+        if fields:
+            entries.append((appointment.patient, {"appointment": str(appointment.pk), "via": via, "fields": fields}))
+    if len(entries) == 1:
+        patient, data = entries[0]
+        audit_record(action="appointment.viewed", actor=actor, target=patient, request=request, **data)
+    elif entries:
+        audit_record_many(action="appointment.viewed", actor=actor, entries=entries, request=request)
 
 
 # --- directory and records (API) -------------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from analytics.services import audit_record
+from analytics.services import audit_record, audit_record_many
 from clinic import services as clinic_services
 from clinic.models import Appointment
 from core.errors import Conflict, NotFound, PermissionDenied
@@ -136,8 +136,12 @@ def call_request_payload(call_request: CallRequest, *, viewer: User | None = Non
 
 def call_requests_read_record(*, actor: User, rows, via: str, request=None) -> None:
     """Audit that ``actor`` read these requests (their reasons are the patient's words)."""
-    for row in rows:
-        audit_record(action="call_request.viewed", actor=actor, target=row, request=request, via=via)
+    rows = list(rows)
+    if len(rows) == 1:
+        audit_record(action="call_request.viewed", actor=actor, target=rows[0], request=request, via=via)
+    elif rows:  # a list: one INSERT
+        audit_record_many(action="call_request.viewed", actor=actor, entries=[(row, {"via": via}) for row in rows],
+                          request=request)
 
 
 # --- services --------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import User
+from accounts.services import has_two_factor
 from core.errors import DomainError, NotFound
 from telehealth import chat as chats
 from telehealth.ws_auth import TokenAuthMiddleware, accept_subprotocol  # noqa: F401 (TokenAuthMiddleware: old import path)
@@ -121,7 +122,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         user = User.objects.filter(pk=user.pk, is_active=True).first()  # unwrap the lazy session user
         if user is None:
             return None
-        if self.scope.get("auth_via") != "token" and user.requires_two_factor:
+        if self.scope.get("auth_via") != "token" and (user.requires_two_factor or has_two_factor(user)):
+            # Anyone with a second factor owes it, not only the roles that must have one (a
+            # patient who enrolled TOTP and signed in with the password alone stays out).
             session = self.scope.get("session")
             if not session or not session.get(DEVICE_ID_SESSION_KEY):
                 return None  # signed in but second factor not passed

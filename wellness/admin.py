@@ -5,6 +5,7 @@ through the audited API, and every change goes through wellness.services (which 
 
 from django.contrib import admin
 
+from analytics.admin_audit import ClinicalAdminAuditMixin
 from wellness.models import Habit, WellnessSettings
 
 
@@ -28,7 +29,7 @@ class WellnessSettingsAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Habit)
-class HabitAdmin(ReadOnlyAdmin):
+class HabitAdmin(ClinicalAdminAuditMixin, ReadOnlyAdmin):
     list_display = ["name", "patient", "kind", "unit", "target", "suggested_by", "archived_at"]
     list_filter = ["kind"]
     search_fields = ["name", "patient__name"]

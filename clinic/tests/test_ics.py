@@ -88,10 +88,49 @@ class TestFeed:
         event = next(e for e in parsed["events"] if e["UID"] == f"{mine.pk}@haven")
         assert event["DTSTART"] == mine.start and event["DTEND"] == mine.end
         assert event["SUMMARY"] == "Appointment with Dr. Carol Doctor"
-        assert "Anxiety follow-up" in event["DESCRIPTION"]  # the patient's own reason
+        # Issue 9: reasons for visit are left out unless the feed's owner opts in.
+        assert "Anxiety follow-up" not in event["DESCRIPTION"]
         assert "Private clinical notes" not in event["DESCRIPTION"]
         # Grace (family) sees Alice's appointments too.
         assert {e["UID"] for e in fetch(client, grace)["events"]} == {f"{mine.pk}@haven", f"{recent.pk}@haven"}
+
+    def test_reasons_appear_only_once_the_owner_opts_in(self, client, alice, carol):
+        make(alice, carol, 3)
+        services.calendar_feed_rotate(user=alice)
+        services.calendar_feed_set_reasons(user=alice, include=True)
+        token = alice.calendar_feed.token
+        [event] = ics.parse(client.get(reverse("calendar_feed_ics", args=[token])).content.decode())["events"]
+        assert "Anxiety follow-up" in event["DESCRIPTION"]  # the patient's own reason, as chosen
+        assert "Private clinical notes" not in event["DESCRIPTION"]
+
+    def test_the_feed_page_turns_reasons_on_and_off(self, client, alice):
+        from conftest import login_verified
+
+        services.calendar_feed_rotate(user=alice)
+        login_verified(client, alice)
+        assert "Include reasons for visit" in client.get(reverse("calendar_feed")).content.decode()
+        client.post(reverse("calendar_feed"), {"action": "reasons_on"})
+        alice.calendar_feed.refresh_from_db()
+        assert alice.calendar_feed.include_reasons
+        client.post(reverse("calendar_feed"), {"action": "reasons_off"})
+        alice.calendar_feed.refresh_from_db()
+        assert not alice.calendar_feed.include_reasons
+
+    def test_a_fetch_listing_other_patients_is_audited(self, client, alice, bob, carol):
+        from analytics.models import AuditEvent
+
+        make(alice, carol, 3)
+        make(bob, carol, 5)
+        make(alice, carol, 7)
+        token = services.calendar_feed_rotate(user=carol).token
+        client.get(reverse("calendar_feed_ics", args=[token]))
+        events = AuditEvent.objects.filter(action="calendar.feed_read", actor=carol)
+        assert {e.target_id for e in events} == {str(alice.patient_record.pk), str(bob.patient_record.pk)}
+        alice_event = events.get(target_id=str(alice.patient_record.pk))
+        assert len(alice_event.data["appointments"]) == 2 and alice_event.data["reasons"] is False
+        # The patient's own feed is not an audited read (as for her own pages).
+        client.get(reverse("calendar_feed_ics", args=[services.calendar_feed_rotate(user=alice).token]))
+        assert not AuditEvent.objects.filter(action="calendar.feed_read", actor=alice).exists()
 
     def test_the_doctors_feed_has_her_appointments(self, client, alice, bob, carol, dave):
         a = make(alice, carol, 3)

@@ -1,8 +1,10 @@
 """The per-user calendar feed: a page to create, rotate or revoke the secret URL, and the feed.
 
 The feed URL is its own credential (calendar apps cannot sign in), so it is long, random,
-revocable, and serves scheduling data only: reasons for visit appear solely in the feeds of the
-patient side and of the appointment's own doctor; clinical notes never.
+revocable, and serves scheduling data only: reasons for visit appear only when the feed's owner
+opted in (``CalendarFeed.include_reasons``), and then solely in the feeds of the patient side and of
+the appointment's own doctor; clinical notes never. A fetch that lists other patients'
+appointments is audited (``services.calendar_feed_read_record``).
 """
 
 import datetime as dt
@@ -35,6 +37,8 @@ def calendar_feed(request):
         elif action == "revoke":
             services.calendar_feed_revoke(user=request.user)
             messages.success(request, _("Your calendar link was turned off."))
+        elif action in ("reasons_on", "reasons_off"):
+            services.calendar_feed_set_reasons(user=request.user, include=action == "reasons_on")
         return redirect("calendar_feed")
     feed = CalendarFeed.objects.filter(user=request.user).first()
     feed_url = request.build_absolute_uri(reverse("calendar_feed_ics", args=[feed.token])) if feed else None
@@ -54,13 +58,13 @@ def feed_appointments(user, now=None):
     return ics.with_sequence(qs).order_by("start")
 
 
-def feed_document(user, now=None) -> str:
+def feed_document(user, now=None, *, include_reasons=False, appointments=None) -> str:
     now = now or timezone.now()
     own_patients = set(selectors.patient_ids_managed_by(user).values_list("patient_id", flat=True))
     own_doctor = selectors.doctor_profile_of(user)
     events = []
     with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-        for a in feed_appointments(user, now):
+        for a in (appointments if appointments is not None else feed_appointments(user, now)):
             doctor_name = _("Dr. %(name)s") % {"name": a.doctor.user.name} if a.doctor_id else _("a doctor")
             mine_as_doctor = own_doctor is not None and a.doctor_id == own_doctor.pk
             if a.patient_id in own_patients:
@@ -73,7 +77,7 @@ def feed_document(user, now=None) -> str:
                 summary = f"{a.patient.name} · {doctor_name}"
             url = settings.SITE_URL + reverse("dashboard")
             lines = [a.get_type_display(), a.get_status_display()]
-            if a.reason and (a.patient_id in own_patients or mine_as_doctor):
+            if include_reasons and a.reason and (a.patient_id in own_patients or mine_as_doctor):
                 lines.append(_("Reason: %(reason)s") % {"reason": a.reason})
             lines.append(url)
             events.append(ics.appointment_event(a, summary=summary, description="\n".join(lines),
@@ -86,7 +90,10 @@ def calendar_feed_ics(request, token):
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
     if feed is None or not feed.user.is_active:
         raise Http404
-    response = HttpResponse(feed_document(feed.user), content_type="text/calendar; charset=utf-8")
+    appointments = list(feed_appointments(feed.user).select_related("patient", "doctor__user"))
+    document = feed_document(feed.user, include_reasons=feed.include_reasons, appointments=appointments)
+    services.calendar_feed_read_record(feed=feed, appointments=appointments, request=request)
+    response = HttpResponse(document, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="haven.ics"'
     response["Cache-Control"] = "private, no-cache"
     response["X-Robots-Tag"] = "noindex"

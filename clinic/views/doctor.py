@@ -237,8 +237,11 @@ def doctor_appointment_confirm(request, appointment_id):
 @require_GET
 def emergency_queue(request):
     doctor = _doctor_or_404(request)
+    emergencies = list(selectors.emergency_queue(doctor))
+    services.appointments_read_record(actor=request.user, appointments=emergencies, via="emergency_queue",
+                                      request=request, shown=lambda a: ("reason",))
     return render(request, "clinic/doctor/emergencies.html", {
-        "emergencies": selectors.emergency_queue(doctor), "now": timezone.now(),
+        "emergencies": emergencies, "now": timezone.now(),
         "tz_name": scheduling.doctor_zone(doctor).key,
     })
 

@@ -447,7 +447,15 @@ def _render_detail(request, appointment, *, cancel_form=None, reschedule_form=No
 @login_required
 def appointment_detail(request, appointment_id):
     appointment = _appointment_or_404(request, appointment_id)
+    side = _viewer_side(request.user, appointment)
+    services.appointments_read_record(actor=request.user, appointments=[appointment], via="page", request=request,
+                                      shown=lambda a: _clinical_fields_shown(side))
     return _render_detail(request, appointment)
+
+
+def _clinical_fields_shown(side) -> tuple:
+    """What of an appointment's clinical data the page shows this side (as ``_render_detail``)."""
+    return (() if side == "staff" else ("reason",)) + (("notes",) if side in ("doctor", "admin") else ())
 
 
 @login_required

@@ -1,0 +1,28 @@
+"""Doctors' directory and schedule, a doctor's patients, family, the hospital's doctors and
+patients × pages."""
+
+from tests.access.matrix import GONE, LOGIN, VERIFY, matrix_test, page
+
+doctor_link = {"link_id": lambda w: w.hospital_doctor.pk}
+
+ROWS = [
+    page("GET", "doctor_search", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
+    page("GET", "doctor_detail", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
+    page("GET", "family", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
+    page("GET", "doctor_schedule", LOGIN, 404, VERIFY, 404, 404, 200, VERIFY, 200, 404, 404),
+    page("POST", "doctor_exception_add", LOGIN, 404, VERIFY, 404, 404, 400, VERIFY, 400, 404, 404),
+    page("POST", "doctor_exception_remove", LOGIN, 404, VERIFY, 404, 404, GONE, VERIFY, 404, 404, 404),
+    page("GET", "doctor_patients", LOGIN, 404, VERIFY, 404, 404, 200, VERIFY, 200, 404, 404),
+    page("GET", "doctor_patient_detail", LOGIN, 404, VERIFY, 404, 404, 200, VERIFY, 404, 404, 404, clinical=True),
+    page("GET", "hospital_doctors", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, 200, 404),
+    page("POST", "hospital_doctor_add", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, GONE, 404, data=lambda w: {"email": w.dave.email}),
+    page("POST", "hospital_doctor_remove", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, GONE, 404, params=doctor_link),
+    page("GET", "hospital_patients", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, 200, 404),
+    page("POST", "hospital_patient_add", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, 400, 404, data=lambda w: {"identifier": w.bob.email}),
+    page("POST", "hospital_patient_remove", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, GONE, 404),
+    page("GET", "notifications", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
+    page("POST", "notifications_mark_all_read", LOGIN, GONE, VERIFY, GONE, GONE, GONE, VERIFY, GONE, GONE, GONE),
+    page("POST", "notification_open", LOGIN, GONE, VERIFY, GONE, GONE, GONE, VERIFY, GONE, GONE, GONE),
+]
+
+test_access = matrix_test(ROWS)
