@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from clinic.models import Appointment
+from clinic.models import Appointment, CareTeamMember
 from conftest import race, require_service
 from core.errors import Conflict
 from telehealth import call_requests
@@ -29,6 +29,8 @@ def postgres():
 def new_chat(doctor=None):
     patient = PatientUserFactory()
     doctor = doctor or DoctorFactory()
+    # A doctor acts on a chat only while in the patient's care team (booking puts them there).
+    CareTeamMember.objects.create(doctor=doctor.doctor_profile, patient=patient.patient_record)
     return patient, doctor, chats.chat_open(actor=None, patient=patient.patient_record, doctor=doctor.doctor_profile)
 
 
