@@ -24,7 +24,7 @@ class DomainErrorMiddleware:
 
 
 # Features no Haven page uses: denied everywhere, so an injected script or frame cannot ask.
-_DENIED_FEATURES = ("geolocation", "payment", "usb", "serial", "bluetooth", "hid", "midi",
+_DENIED_FEATURES = ("geolocation", "payment", "usb", "serial", "hid", "midi",
                     "magnetometer", "gyroscope", "accelerometer", "display-capture")
 # The pages that open the camera or the microphone, by URL name: the call room (both), the
 # emotion snapshot page (camera) and a chat (the microphone records voice messages).
