@@ -1,12 +1,8 @@
 """Chat × API (/api/v1, JWT)."""
 
-from tests.access.matrix import api, matrix_test, row, xf
+from tests.access.matrix import api, matrix_test, row
 
 former = {"chat_id": lambda w: w.former_chat.pk}  # Dave's chat with Alice, from before he left her care team
-
-
-def REVOKED(value):  # noqa: N802 — a cell, like the others in capitals
-    return xf(value, "revocation ends access on every surface at once", "telehealth")
 
 
 ROWS = [
@@ -15,8 +11,8 @@ ROWS = [
     api("GET", "/api/v1/chats/unread", 401, 200, 401, 200, 200, 200, 401, 200, 200, 200),
     api("GET", "/api/v1/chats/{chat_id}", 401, 200, 401, 200, 404, 200, 401, 404, 404, 404),
     api("GET", "/api/v1/chats/{chat_id}/messages", 401, 200, 401, 200, 404, 200, 401, 404, 404, 404, clinical=True),
-    api("GET", "/api/v1/chats/{chat_id}/messages", 401, 200, 401, 200, 404, 404, 401, REVOKED(404), 404, 404, params=former, clinical=True, note="care team left"),
-    api("POST", "/api/v1/messages", 401, 201, 401, 201, 404, 404, 401, REVOKED(404), 404, 404, params=former, note="care team left",
+    api("GET", "/api/v1/chats/{chat_id}/messages", 401, 200, 401, 200, 404, 404, 401, 404, 404, 404, params=former, clinical=True, note="care team left"),
+    api("POST", "/api/v1/messages", 401, 201, 401, 201, 404, 404, 401, 404, 404, 404, params=former, note="care team left",
         data=lambda w: {"chat_id": str(w.former_chat.pk), "client_id": "matrix-2", "body": "Still there?"}),
     api("POST", "/api/v1/chats/{chat_id}/archive", 401, 200, 401, 200, 404, 200, 401, 404, 404, 404),
     api("POST", "/api/v1/chats/{chat_id}/urgent", 401, 200, 401, 200, 404, 403, 401, 404, 404, 404, data={"value": True}),

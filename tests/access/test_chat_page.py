@@ -1,12 +1,8 @@
 """Chats, their call requests × pages."""
 
-from tests.access.matrix import GONE, LOGIN, VERIFY, matrix_test, page, xf
+from tests.access.matrix import GONE, LOGIN, VERIFY, matrix_test, page
 
 former = {"chat_id": lambda w: w.former_chat.pk}  # Dave's chat with Alice, from before he left her care team
-
-
-def REVOKED(value):  # noqa: N802 — a cell, like the others in capitals
-    return xf(value, "revocation ends access on every surface at once", "telehealth")
 
 
 ROWS = [
@@ -21,7 +17,7 @@ ROWS = [
     page("POST", "call_request_accept", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404),
     page("POST", "call_request_decline", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404),
     page("POST", "call_request_cancel", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404),
-    page("GET", "chat_detail", LOGIN, 200, VERIFY, 200, 404, 404, VERIFY, REVOKED(404), 404, 404, params=former, clinical=True, note="care team left"),
+    page("GET", "chat_detail", LOGIN, 200, VERIFY, 200, 404, 404, VERIFY, 404, 404, 404, params=former, clinical=True, note="care team left"),
     page("GET", "call_room", LOGIN, 200, VERIFY, 404, 404, 200, VERIFY, 404, 404, 404),
 ]
 

@@ -1,11 +1,6 @@
 """Clinic × API (/api/v1, JWT)."""
 
-from tests.access.matrix import api, matrix_test, xf
-
-# Cells that another branch of issue 9 changes (strict xfail until it is merged).
-STAFF_SCOPE = xf(403, "staff add only their hospital's doctors, through the patient's acceptance", "consent")
-NO_STAFF_FAMILY = xf(403, "staff never create family links (staff→family-link takeover)", "consent")
-PATIENT_UNLINKS = xf(204, "the patient removes any family link", "consent")
+from tests.access.matrix import api, matrix_test
 
 ROWS = [
     api("GET", "/api/v1/hospitals", 401, 200, 401, 200, 200, 200, 401, 200, 200, 200),
@@ -34,11 +29,11 @@ ROWS = [
     api("DELETE", "/api/v1/mappings/hospital-doctor/{mapping_id}", 401, 403, 401, 403, 403, 403, 401, 403, 204, 204, params={"mapping_id": lambda w: w.hospital_doctor.pk}),
     api("POST", "/api/v1/mappings/hospital-patient", 401, 404, 401, 404, 403, 404, 401, 404, 404, 201, data=lambda w: {"hospital_id": str(w.riverside.pk), "patient_id": str(w.bob.patient_record.pk)}),
     api("DELETE", "/api/v1/mappings/hospital-patient/{mapping_id}", 401, 403, 401, 403, 404, 403, 401, 404, 204, 204),
-    api("POST", "/api/v1/mappings/doctor-patient", 401, 403, 401, 403, 404, 403, 401, 404, STAFF_SCOPE, 201, data=lambda w: {"doctor_id": str(w.dave.doctor_profile.pk), "patient_id": str(w.patient.pk)}),
+    api("POST", "/api/v1/mappings/doctor-patient", 401, 403, 401, 403, 404, 201, 401, 404, 403, 201, data=lambda w: {"doctor_id": str(w.dave.doctor_profile.pk), "patient_id": str(w.patient.pk)}),
     api("DELETE", "/api/v1/mappings/doctor-patient/{mapping_id}", 401, 403, 401, 403, 404, 204, 401, 404, 204, 204, params={"mapping_id": lambda w: w.care_team_member.pk}),
-    api("POST", "/api/v1/mappings/user-patient", 401, 201, 401, 201, 404, 403, 401, 404, NO_STAFF_FAMILY, 201, data=lambda w: {"user_id": str(w.hana.pk), "patient_id": str(w.patient.pk), "relation": "parent"}),
+    api("POST", "/api/v1/mappings/user-patient", 401, 201, 401, 403, 404, 403, 401, 404, 403, 201, data=lambda w: {"user_id": str(w.hana.pk), "patient_id": str(w.patient.pk), "relation": "parent"}),
     api("PUT", "/api/v1/mappings/user-patient/{mapping_id}", 401, 403, 401, 200, 404, 403, 401, 404, 403, 200, params={"mapping_id": lambda w: w.family_link.pk}, data={"relation": "child"}),
-    api("DELETE", "/api/v1/mappings/user-patient/{mapping_id}", 401, PATIENT_UNLINKS, 401, 204, 404, 403, 401, 404, 403, 204, params={"mapping_id": lambda w: w.family_link.pk}),
+    api("DELETE", "/api/v1/mappings/user-patient/{mapping_id}", 401, 204, 401, 204, 404, 403, 401, 404, 403, 204, params={"mapping_id": lambda w: w.family_link.pk}),
     api("GET", "/api/v1/mappings/user/{user_id}/patients", 401, 200, 401, 404, 404, 404, 401, 404, 404, 200),
 ]
 
