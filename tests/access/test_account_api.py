@@ -16,6 +16,8 @@ ROWS = [
     api("GET", "/api/v1/users", 401, 403, 401, 403, 403, 403, 401, 403, 403, 200),
     api("GET", "/api/v1/users/{user_id}", 401, 200, 401, 404, 404, 404, 401, 404, 404, 200),
     api("PUT", "/api/v1/users/{user_id}", 401, 200, 401, 404, 404, 404, 401, 404, 404, 200, data={"name": "Renamed"}),
+    api("GET", "/api/v1/users/me/application", 401, 404, 401, 404, 404, 200, 401, 200, 200, 404),
+    api("POST", "/api/v1/auth/logout", 401, 204, 401, 204, 204, 204, 401, 204, 204, 204),
 ]
 
 test_access = matrix_test(ROWS)

@@ -26,6 +26,8 @@ ROWS = [
     page("POST", "two_factor_remove", LOGIN, 400, VERIFY, VERIFY, VERIFY, 400, VERIFY, 400, VERIFY, 400, data={"password": "Correct-horse-42!"}),
     page("GET", "hospital_staff", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, 200, 404),
     page("GET", "staff_invitation_accept", 200, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, params=invitation),
+    page("GET", "signup_done", 200, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
+    page("GET", "identity_change_undo", 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, params={"token": lambda w: w.identity_undo_token}),
 ]
 
 test_access = matrix_test(ROWS)

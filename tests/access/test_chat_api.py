@@ -28,6 +28,7 @@ ROWS = [
     api("POST", "/api/v1/call-requests/{request_id}/accept", 401, 403, 401, 403, 404, 200, 401, 404, 404, 404),
     api("POST", "/api/v1/call-requests/{request_id}/decline", 401, 403, 401, 403, 404, 200, 401, 404, 404, 404),
     api("POST", "/api/v1/call-requests/{request_id}/cancel", 401, 200, 401, 200, 404, 403, 401, 404, 404, 404),
+    api("POST", "/api/v1/ws-ticket", 401, 200, 401, 200, 200, 200, 401, 200, 200, 200),
 ]
 
 test_access = matrix_test(ROWS)

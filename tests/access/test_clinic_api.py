@@ -2,6 +2,12 @@
 
 from tests.access.matrix import api, matrix_test
 
+# Access links by kind (the /access routes): Carol's pending referral of Erin, waiting for Alice;
+# Alice's pending invitation of Bob, waiting for Bob; Grace's accepted family link.
+referral = {"kind": lambda w: "doctor", "link_id": lambda w: w.referral.pk}
+family_invitation = {"kind": lambda w: "family", "link_id": lambda w: w.family_invitation.pk}
+family_link = {"kind": lambda w: "family", "link_id": lambda w: w.family_link.pk}
+
 ROWS = [
     api("GET", "/api/v1/hospitals", 401, 200, 401, 200, 200, 200, 401, 200, 200, 200),
     api("POST", "/api/v1/hospitals", 401, 422, 401, 422, 422, 422, 401, 422, 422, 422),
@@ -35,6 +41,12 @@ ROWS = [
     api("PUT", "/api/v1/mappings/user-patient/{mapping_id}", 401, 403, 401, 200, 404, 403, 401, 404, 403, 200, params={"mapping_id": lambda w: w.family_link.pk}, data={"relation": "child"}),
     api("DELETE", "/api/v1/mappings/user-patient/{mapping_id}", 401, 204, 401, 204, 404, 403, 401, 404, 403, 204, params={"mapping_id": lambda w: w.family_link.pk}),
     api("GET", "/api/v1/mappings/user/{user_id}/patients", 401, 200, 401, 404, 404, 404, 401, 404, 404, 200),
+    api("GET", "/api/v1/access", 401, 200, 401, 200, 200, 200, 401, 200, 200, 200),
+    api("POST", "/api/v1/access/{kind}/{link_id}/accept", 401, 200, 401, 404, 404, 404, 401, 404, 404, 404, params=referral),
+    api("POST", "/api/v1/access/{kind}/{link_id}/accept", 401, 403, 401, 404, 200, 404, 401, 404, 404, 404, params=family_invitation, note="family invitation"),
+    api("POST", "/api/v1/access/{kind}/{link_id}/decline", 401, 204, 401, 404, 404, 404, 401, 404, 404, 404, params=referral),
+    api("POST", "/api/v1/access/{kind}/{link_id}/decline", 401, 403, 401, 404, 204, 404, 401, 404, 404, 404, params=family_invitation, note="family invitation"),
+    api("DELETE", "/api/v1/access/{kind}/{link_id}", 401, 204, 401, 204, 404, 404, 401, 404, 404, 404, params=family_link),
 ]
 
 test_access = matrix_test(ROWS)

@@ -5,6 +5,12 @@ from tests.access.matrix import GONE, LOGIN, VERIFY, matrix_test, page
 
 doctor_link = {"link_id": lambda w: w.hospital_doctor.pk}
 
+# Access links by kind (the /access routes): Carol's pending referral of Erin, waiting for Alice;
+# Alice's pending invitation of Bob, waiting for Bob; Grace's accepted family link.
+referral = {"kind": lambda w: "doctor", "link_id": lambda w: w.referral.pk}
+family_invitation = {"kind": lambda w: "family", "link_id": lambda w: w.family_invitation.pk}
+family_link = {"kind": lambda w: "family", "link_id": lambda w: w.family_link.pk}
+
 ROWS = [
     page("GET", "doctor_search", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
     page("GET", "doctor_detail", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
@@ -23,6 +29,14 @@ ROWS = [
     page("GET", "notifications", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
     page("POST", "notifications_mark_all_read", LOGIN, GONE, VERIFY, GONE, GONE, GONE, VERIFY, GONE, GONE, GONE),
     page("POST", "notification_open", LOGIN, GONE, VERIFY, GONE, GONE, GONE, VERIFY, GONE, GONE, GONE),
+    page("GET", "patient_photo", LOGIN, 200, VERIFY, 200, 404, 200, VERIFY, 404, 200, 200),
+    page("GET", "patient_access", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200),
+    page("POST", "patient_access_invite", LOGIN, GONE, VERIFY, 400, 400, 404, VERIFY, 404, 404, 404, data=lambda w: {"patient": str(w.patient.pk), "login": "nobody@example.com", "relation": "other"}),
+    page("POST", "patient_access_accept", LOGIN, GONE, VERIFY, 404, 404, 404, VERIFY, 404, 404, 404, params=referral),
+    page("POST", "patient_access_accept", LOGIN, GONE, VERIFY, 404, GONE, 404, VERIFY, 404, 404, 404, params=family_invitation, note="family invitation"),
+    page("POST", "patient_access_decline", LOGIN, GONE, VERIFY, 404, 404, 404, VERIFY, 404, 404, 404, params=referral),
+    page("POST", "patient_access_decline", LOGIN, GONE, VERIFY, 404, GONE, 404, VERIFY, 404, 404, 404, params=family_invitation, note="family invitation"),
+    page("POST", "patient_access_remove", LOGIN, GONE, VERIFY, GONE, 404, 404, VERIFY, 404, 404, 404, params=family_link),
 ]
 
 test_access = matrix_test(ROWS)

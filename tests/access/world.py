@@ -127,6 +127,21 @@ def build_world() -> SimpleNamespace:
                                                   token=secrets.token_urlsafe(32), invited_by=w.hana,
                                                   expires_at=timezone.now() + dt.timedelta(days=3))
     w.application = w.carol.doctor_applications.first()
+
+    # Access waiting for an answer, made as the services make it: Carol refers a colleague (Erin)
+    # to Alice's care team, Alice invites Bob to act for her. Neither grants anything until accepted.
+    from clinic import services as clinic_services
+    from conftest import png_upload
+    from core.uploads import reencode_image
+
+    w.erin = DoctorFactory(name="Erin Doctor", email="erin@example.com")
+    w.referral = clinic_services.care_team_add(actor=w.carol, doctor=w.erin.doctor_profile, patient=w.patient)
+    w.family_invitation = clinic_services.user_patient_relation_add(actor=w.alice, user=w.bob, patient=w.patient,
+                                                                    relation="other")
+    w.patient.photo.save("alice.png", reencode_image(png_upload(), max_side=800))
+    from accounts.services import identity_undo_token
+
+    w.identity_undo_token = identity_undo_token(user=w.alice, old_email="alice.old@example.com", old_phone=None)
     w.params = {
         "appointment_id": w.appointment.pk, "patient_id": w.patient.pk, "doctor_id": w.carol.doctor_profile.pk,
         "hospital_id": w.riverside.pk, "user_id": w.alice.pk, "chat_id": w.chat.pk, "message_id": w.message.pk,
