@@ -26,15 +26,17 @@ from telehealth import chat as chats
 from telehealth.models import CallRequest, Message, Notification
 from tests.factories import (
     AdminFactory,
+    DoctorApplicationFactory,
     DoctorFactory,
     HospitalStaffFactory,
     PatientUserFactory,
+    UserFactory,
     UserPatientRelationFactory,
 )
 from wellness.models import EmotionSnapshot, FollowUpTask, Habit, RiskFlag, TodoTask, WellnessEntry
 
 # The columns of every matrix, in this order.
-ROLES = ("anon", "alice", "alice_2fa_owed", "grace", "bob", "carol", "carol_2fa_owed", "dave", "hana", "ada")
+ROLES = ("anon", "alice", "alice_2fa_owed", "grace", "bob", "carol", "carol_2fa_owed", "dave", "hana", "ada", "pat")
 ROLE_NAMES = {
     "anon": "anonymous",
     "alice": "patient Alice",
@@ -46,12 +48,13 @@ ROLE_NAMES = {
     "dave": "Dr. Dave (not Alice's doctor)",
     "hana": "Hana, staff of Riverside (where Alice is registered)",
     "ada": "admin Ada",
+    "pat": "Dr. Pat, signed up, application pending (API: status only)",
 }
 # role -> (person, second factor passed in this session)
 ROLE_PEOPLE = {
     "alice": ("alice", True), "alice_2fa_owed": ("alice", False), "grace": ("grace", True), "bob": ("bob", True),
     "carol": ("carol", True), "carol_2fa_owed": ("carol", False), "dave": ("dave", True), "hana": ("hana", True),
-    "ada": ("ada", True),
+    "ada": ("ada", True), "pat": ("pat", True),
 }
 
 
@@ -67,6 +70,8 @@ def build_world() -> SimpleNamespace:
     w.dave = DoctorFactory(name="Dave Doctor", email="dave@example.com")
     w.hana = HospitalStaffFactory(user__name="Hana Staff", user__email="hana@example.com",
                                   hospital__name="Riverside").user
+    w.pat = UserFactory(role=Role.DOCTOR, name="Pat Pending", email="pat@example.com")
+    DoctorApplicationFactory(user=w.pat)  # pending: no profile, no approval yet
     w.ada = AdminFactory(name="Ada Admin", email="ada@example.com", is_staff=True, is_superuser=True)
     for person in (w.alice, w.carol, w.dave, w.ada):
         totp_enrol(person)
