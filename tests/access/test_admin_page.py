@@ -7,7 +7,8 @@ from django.urls import NoReverseMatch, reverse
 
 from tests.access.matrix import GONE, LOGIN, VERIFY, matrix_test, row
 
-# anon   alice  alice_2fa_owed  grace  bob    carol  carol_2fa_owed  dave   hana   ada
+# anon   alice  alice_2fa_owed  grace  bob    carol  carol_2fa_owed  dave   hana   (ada, pat: per row;
+# pat, a doctor awaiting approval, is sent to his application status page: GONE)
 GATE = (LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN)
 
 # Admin pages that show a patient's clinical data (opening them is audited). Chats, call requests
@@ -48,7 +49,7 @@ def _model_rows():
                 continue
             params = {} if view in ("changelist", "add") else {"object_id": _object_of(model)}
             ada = ADA.get((label, view), 200)
-            rows.append(row("admin", "GET", name, *GATE, ada, params=params,
+            rows.append(row("admin", "GET", name, *GATE, ada, GONE, params=params,
                             clinical=(label, view) in CLINICAL))
     return rows
 
@@ -62,24 +63,24 @@ def _device(world):
 
 
 ROWS = [
-    row("admin", "GET", "admin:index", *GATE, 200),
-    row("admin", "GET", "admin:app_list", *GATE, 200, params={"app_label": lambda w: "clinic"}),
-    row("admin", "GET", "admin:login", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN),
-    row("admin", "GET", "admin:logout", GONE, GONE, VERIFY, GONE, GONE, GONE, VERIFY, GONE, GONE, 405),
-    row("admin", "GET", "admin:autocomplete", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 403),
-    row("admin", "GET", "admin:password_change", *GATE, 200),
-    row("admin", "GET", "admin:password_change_done", *GATE, 200),
-    row("admin", "GET", "admin:jsi18n", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200),
-    row("admin", "GET", "admin:view_on_site", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 404, params={"content_type_id": lambda w: 0, "object_id": lambda w: 0}),
-    row("admin", "GET", "admin:accounts_doctorapplication_document", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, clinical=True,
+    row("admin", "GET", "admin:index", *GATE, 200, GONE),
+    row("admin", "GET", "admin:app_list", *GATE, 200, GONE, params={"app_label": lambda w: "clinic"}),
+    row("admin", "GET", "admin:login", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, GONE),
+    row("admin", "GET", "admin:logout", GONE, GONE, VERIFY, GONE, GONE, GONE, VERIFY, GONE, GONE, 405, GONE),
+    row("admin", "GET", "admin:autocomplete", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 403, GONE),
+    row("admin", "GET", "admin:password_change", *GATE, 200, GONE),
+    row("admin", "GET", "admin:password_change_done", *GATE, 200, GONE),
+    row("admin", "GET", "admin:jsi18n", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, GONE),
+    row("admin", "GET", "admin:view_on_site", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 404, GONE, params={"content_type_id": lambda w: 0, "object_id": lambda w: 0}),
+    row("admin", "GET", "admin:accounts_doctorapplication_document", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, GONE, clinical=True,
         params={"pk": _application, "kind": lambda w: "identity"}),
-    row("admin", "POST", "admin:accounts_doctorapplication_approve", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, params={"pk": _application}),
-    row("admin", "POST", "admin:accounts_doctorapplication_reject", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 400, params={"pk": _application}),
-    row("admin", "POST", "admin:telehealth_message_redact", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE),
-    row("admin", "GET", "admin:telehealth_message_file", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, clinical=True,
+    row("admin", "POST", "admin:accounts_doctorapplication_approve", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, GONE, params={"pk": _application}),
+    row("admin", "POST", "admin:accounts_doctorapplication_reject", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 400, GONE, params={"pk": _application}),
+    row("admin", "POST", "admin:telehealth_message_redact", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, GONE),
+    row("admin", "GET", "admin:telehealth_message_file", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, GONE, clinical=True,
         params={"pk": lambda w: w.file_message.pk}),
-    row("admin", "GET", "admin:otp_totp_totpdevice_config", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, params={"pk": _device}),
-    row("admin", "GET", "admin:otp_totp_totpdevice_qrcode", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, params={"pk": _device}),
+    row("admin", "GET", "admin:otp_totp_totpdevice_config", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, GONE, params={"pk": _device}),
+    row("admin", "GET", "admin:otp_totp_totpdevice_qrcode", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, GONE, params={"pk": _device}),
     *_model_rows(),
 ]
 

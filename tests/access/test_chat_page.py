@@ -1,28 +1,24 @@
 """Chats, their call requests × pages."""
 
-from tests.access.matrix import GONE, LOGIN, VERIFY, matrix_test, page, xf
+from tests.access.matrix import GONE, LOGIN, VERIFY, matrix_test, page
 
 former = {"chat_id": lambda w: w.former_chat.pk}  # Dave's chat with Alice, from before he left her care team
 
 
-def REVOKED(value):  # noqa: N802 — a cell, like the others in capitals
-    return xf(value, "revocation ends access on every surface at once", "telehealth")
-
-
 ROWS = [
-    page("GET", "chat_list", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, clinical={"grace"}),  # a text preview: the last message of Carol's chat is a file,
-    page("GET", "chat_detail", LOGIN, 200, VERIFY, 200, 404, 200, VERIFY, 404, 404, 404, clinical=True),
-    page("POST", "chat_archive", LOGIN, GONE, VERIFY, GONE, 404, GONE, VERIFY, 404, 404, 404),
-    page("POST", "chat_urgent", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404),
-    page("POST", "chat_urgent_resolve", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404),
-    page("POST", "chat_open_for_appointment", LOGIN, GONE, VERIFY, GONE, 404, GONE, VERIFY, 404, 404, 404),
-    page("GET", "call_request_panel", LOGIN, 200, VERIFY, 200, 404, 200, VERIFY, 404, 404, 404),
-    page("POST", "call_request_create", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404),
-    page("POST", "call_request_accept", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404),
-    page("POST", "call_request_decline", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404),
-    page("POST", "call_request_cancel", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404),
-    page("GET", "chat_detail", LOGIN, 200, VERIFY, 200, 404, 404, VERIFY, REVOKED(404), 404, 404, params=former, clinical=True, note="care team left"),
-    page("GET", "call_room", LOGIN, 200, VERIFY, 404, 404, 200, VERIFY, 404, 404, 404),
+    page("GET", "chat_list", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, GONE, clinical={"grace"}),  # a text preview: the last message of Carol's chat is a file,
+    page("GET", "chat_detail", LOGIN, 200, VERIFY, 200, 404, 200, VERIFY, 404, 404, 404, GONE, clinical=True),
+    page("POST", "chat_archive", LOGIN, GONE, VERIFY, GONE, 404, GONE, VERIFY, 404, 404, 404, GONE),
+    page("POST", "chat_urgent", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404, GONE),
+    page("POST", "chat_urgent_resolve", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404, GONE),
+    page("POST", "chat_open_for_appointment", LOGIN, GONE, VERIFY, GONE, 404, GONE, VERIFY, 404, 404, 404, GONE),
+    page("GET", "call_request_panel", LOGIN, 200, VERIFY, 200, 404, 200, VERIFY, 404, 404, 404, GONE),
+    page("POST", "call_request_create", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404, GONE),
+    page("POST", "call_request_accept", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404, GONE),
+    page("POST", "call_request_decline", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404, GONE),
+    page("POST", "call_request_cancel", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404, GONE),
+    page("GET", "chat_detail", LOGIN, 200, VERIFY, 200, 404, 404, VERIFY, 404, 404, 404, GONE, params=former, clinical=True, note="care team left"),
+    page("GET", "call_room", LOGIN, 200, VERIFY, 404, 404, 200, VERIFY, 404, 404, 404, GONE),
 ]
 
 test_access = matrix_test(ROWS)

@@ -15,6 +15,9 @@ from tests.access.world import ROLE_NAMES, ROLES
 # Patterns that are not pages of their own, with why.
 NOT_PAGES = {
     "admin/(?P<url>.*)$": "Django admin's catch-all: answers 404 or the admin-login redirect",
+    # config.api.api_not_found: behind every API operation, it answers JSON 404 to everyone and
+    # serves nothing (test_unknown_api_paths_answer_json_404 below).
+    "^api/v1/": "the API's JSON 404 for unknown paths under /api/v1/",
 }
 # Django admin's add/delete/history pages of every registered model sit behind the same
 # admin_view gate and the ModelAdmin's permissions as its list and change pages, which have rows.
@@ -101,3 +104,9 @@ def test_every_row_has_a_cell_for_every_named_person_and_pseudo_role():
             "carol_2fa_owed"} <= set(ROLES)
     short = [r.key for _, r in matrix_rows() if len(r.cells) != len(ROLES) or None in r.cells]
     assert not short, f"rows without a cell for every role (or still drafts): {short}"
+
+
+def test_unknown_api_paths_answer_json_404(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

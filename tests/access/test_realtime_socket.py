@@ -1,18 +1,13 @@
 """Websockets × the named people (session cookie; close code 4401/4403 or accepted)."""
 
-from tests.access.matrix import ACCEPT, matrix_test, row, xf
-
-
-def REVOKED(value):  # noqa: N802 — a cell, like the others in capitals
-    return xf(value, "revocation ends access on every surface at once", "telehealth")
-
+from tests.access.matrix import ACCEPT, matrix_test, row
 
 ROWS = [
-    row("socket", "WS", "ws/notifications/", 4401, ACCEPT, 4403, ACCEPT, ACCEPT, ACCEPT, 4403, ACCEPT, ACCEPT, ACCEPT),
-    row("socket", "WS", "ws/chats/<uuid:chat_id>/", 4403, ACCEPT, 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, 4403),
-    row("socket", "WS", "ws/chats/<uuid:chat_id>/", 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, REVOKED(4403), 4403,
-        4403, params={"chat_id": lambda w: w.former_chat.pk}, note="care team left"),
-    row("socket", "WS", "ws/calls/<str:room_id>/", 4403, 4410, 4403, 4403, 4403, 4410, 4403, 4403, 4403, 4403),
+    row("socket", "WS", "ws/notifications/", 4401, ACCEPT, 4403, ACCEPT, ACCEPT, ACCEPT, 4403, ACCEPT, ACCEPT, ACCEPT, 4403),
+    row("socket", "WS", "ws/chats/<uuid:chat_id>/", 4403, ACCEPT, 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, 4403, 4403),
+    row("socket", "WS", "ws/chats/<uuid:chat_id>/", 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, 4403, 4403,
+        4403, 4403, params={"chat_id": lambda w: w.former_chat.pk}, note="care team left"),
+    row("socket", "WS", "ws/calls/<str:room_id>/", 4403, 4410, 4403, 4403, 4403, 4410, 4403, 4403, 4403, 4403, 4403),
 ]
 
 test_access = matrix_test(ROWS, transactional=True)

@@ -26,15 +26,17 @@ from telehealth import chat as chats
 from telehealth.models import CallRequest, Message, Notification
 from tests.factories import (
     AdminFactory,
+    DoctorApplicationFactory,
     DoctorFactory,
     HospitalStaffFactory,
     PatientUserFactory,
+    UserFactory,
     UserPatientRelationFactory,
 )
 from wellness.models import EmotionSnapshot, FollowUpTask, Habit, RiskFlag, TodoTask, WellnessEntry
 
 # The columns of every matrix, in this order.
-ROLES = ("anon", "alice", "alice_2fa_owed", "grace", "bob", "carol", "carol_2fa_owed", "dave", "hana", "ada")
+ROLES = ("anon", "alice", "alice_2fa_owed", "grace", "bob", "carol", "carol_2fa_owed", "dave", "hana", "ada", "pat")
 ROLE_NAMES = {
     "anon": "anonymous",
     "alice": "patient Alice",
@@ -46,12 +48,13 @@ ROLE_NAMES = {
     "dave": "Dr. Dave (not Alice's doctor)",
     "hana": "Hana, staff of Riverside (where Alice is registered)",
     "ada": "admin Ada",
+    "pat": "Dr. Pat, signed up, application pending (API: status only)",
 }
 # role -> (person, second factor passed in this session)
 ROLE_PEOPLE = {
     "alice": ("alice", True), "alice_2fa_owed": ("alice", False), "grace": ("grace", True), "bob": ("bob", True),
     "carol": ("carol", True), "carol_2fa_owed": ("carol", False), "dave": ("dave", True), "hana": ("hana", True),
-    "ada": ("ada", True),
+    "ada": ("ada", True), "pat": ("pat", True),
 }
 
 
@@ -67,6 +70,8 @@ def build_world() -> SimpleNamespace:
     w.dave = DoctorFactory(name="Dave Doctor", email="dave@example.com")
     w.hana = HospitalStaffFactory(user__name="Hana Staff", user__email="hana@example.com",
                                   hospital__name="Riverside").user
+    w.pat = UserFactory(role=Role.DOCTOR, name="Pat Pending", email="pat@example.com")
+    DoctorApplicationFactory(user=w.pat)  # pending: no profile, no approval yet
     w.ada = AdminFactory(name="Ada Admin", email="ada@example.com", is_staff=True, is_superuser=True)
     for person in (w.alice, w.carol, w.dave, w.ada):
         totp_enrol(person)
@@ -127,6 +132,21 @@ def build_world() -> SimpleNamespace:
                                                   token=secrets.token_urlsafe(32), invited_by=w.hana,
                                                   expires_at=timezone.now() + dt.timedelta(days=3))
     w.application = w.carol.doctor_applications.first()
+
+    # Access waiting for an answer, made as the services make it: Carol refers a colleague (Erin)
+    # to Alice's care team, Alice invites Bob to act for her. Neither grants anything until accepted.
+    from clinic import services as clinic_services
+    from conftest import png_upload
+    from core.uploads import reencode_image
+
+    w.erin = DoctorFactory(name="Erin Doctor", email="erin@example.com")
+    w.referral = clinic_services.care_team_add(actor=w.carol, doctor=w.erin.doctor_profile, patient=w.patient)
+    w.family_invitation = clinic_services.user_patient_relation_add(actor=w.alice, user=w.bob, patient=w.patient,
+                                                                    relation="other")
+    w.patient.photo.save("alice.png", reencode_image(png_upload(), max_side=800))
+    from accounts.services import identity_undo_token
+
+    w.identity_undo_token = identity_undo_token(user=w.alice, old_email="alice.old@example.com", old_phone=None)
     w.params = {
         "appointment_id": w.appointment.pk, "patient_id": w.patient.pk, "doctor_id": w.carol.doctor_profile.pk,
         "hospital_id": w.riverside.pk, "user_id": w.alice.pk, "chat_id": w.chat.pk, "message_id": w.message.pk,
