@@ -760,9 +760,11 @@ def message_redact(*, actor: User, message: Message, reason: str, request=None) 
         message.redacted_at = timezone.now()
         message.save(update_fields=["body", "file", "file_name", "file_type", "file_size", "redacted_at",
                                     "updated_at"])
-        previews = Notification.objects.filter(
-            kind=Notification.Kind.CHAT_MESSAGE, source_key__startswith=_group_prefix(chat.pk), body=preview)
-        for notification in previews.select_related("recipient") if message.kind == Message.Kind.TEXT else ():
+        # The bodies are encrypted: compare in Python (one grouped notification per member).
+        previews = [n for n in Notification.objects.filter(
+            kind=Notification.Kind.CHAT_MESSAGE, source_key__startswith=_group_prefix(chat.pk)).select_related("recipient")
+            if n.body == preview] if message.kind == Message.Kind.TEXT else []
+        for notification in previews:
             with translation.override(notification.recipient.preferred_language or settings.LANGUAGE_CODE):
                 notification.body = _preview(message)
             notification.save(update_fields=["body", "updated_at"])

@@ -38,12 +38,13 @@ class Notification(BaseModel):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("message"), blank=True)
+    # Previews of chat messages and visit or cancellation reasons: encrypted at rest like their source.
+    body = EncryptedTextField(_("message"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True, help_text=_("A path inside Haven."))
     source_key = models.CharField(max_length=80, blank=True, editable=False)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     email_requested = models.BooleanField(default=False, editable=False)
-    email_text = models.TextField(blank=True, editable=False)
+    email_text = EncryptedTextField(blank=True, editable=False)
     ics = models.TextField(blank=True, editable=False, help_text=_("iCalendar attachment of the email."))
     emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -89,3 +89,18 @@ def test_moderation_still_works(message, ada):
     assert page.status_code == 200 and SECRET in page.content.decode()
     chats.message_redact(actor=ada, message=message, reason="spam")
     assert Message.objects.get(pk=message.pk).body == "" and raw_body(message.pk) == ""
+
+
+def test_notification_previews_are_encrypted_at_rest(chat, alice, carol, run_on_commit):
+    """The bell's preview of a message (and an e-mail's text) holds the message's words: encrypted
+    like the message itself."""
+    from telehealth.models import Notification
+
+    run_on_commit(chats.message_send, sender=alice, chat=chat, client_id="n1", body="my secret worry")
+    notification = Notification.objects.filter(recipient=carol).exclude(body="").first()
+    assert notification is not None and "my secret worry" in notification.body
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM telehealth_notification WHERE recipient_id = %s",
+                       [carol.pk.hex if connection.vendor == "sqlite" else carol.pk])
+        raw = next(value for (value,) in cursor.fetchall() if value)
+    assert "secret" not in raw and raw.startswith("gAAAAA")
