@@ -37,13 +37,19 @@ def check_size(upload, max_mb: int | None = None):
         )
 
 
-def validate_document(upload, allowed=DOCUMENT_TYPES, max_mb=None):
-    """Accept PDFs and images (by content, not by name). Returns the detected MIME type."""
+def _accepted_type(upload, allowed, max_mb) -> str:
+    """The upload's MIME type judged by its content, if it is one of ``allowed`` and not too big."""
     check_size(upload, max_mb)
     mime = _sniff(upload)
     if mime not in allowed:
         raise ValidationError(_("This file type is not accepted. Upload a PDF, JPEG, PNG or WebP file."),
                               code="bad_type")
+    return mime
+
+
+def validate_document(upload, allowed=DOCUMENT_TYPES, max_mb=None):
+    """Accept PDFs and images (by content, not by name). Returns the detected MIME type."""
+    mime = _accepted_type(upload, allowed, max_mb)
     if mime in IMAGE_TYPES:
         reencode_image(upload)  # proves it decodes; the caller re-encodes where it stores images
     return mime
@@ -167,11 +173,7 @@ def rebuild_pdf(upload) -> SimpleUploadedFile:
 def clean_document(upload, *, allowed=DOCUMENT_TYPES, max_mb=None, max_side: int = 2048):
     """Check a PDF or image upload by its content and return ``(file to store, its MIME type)``:
     images re-encoded (no EXIF, no trailing payload), PDFs rebuilt (see rebuild_pdf)."""
-    check_size(upload, max_mb)
-    mime = _sniff(upload)
-    if mime not in allowed:
-        raise ValidationError(_("This file type is not accepted. Upload a PDF, JPEG, PNG or WebP file."),
-                              code="bad_type")
+    mime = _accepted_type(upload, allowed, max_mb)
     if mime in IMAGE_TYPES:
         cleaned = reencode_image(upload, max_side=max_side)
         return cleaned, cleaned.content_type
