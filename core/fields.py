@@ -103,10 +103,11 @@ def is_token(value: str) -> bool:
     return True
 
 
-def encrypt_columns(columns: dict[str, list[str]]):
-    """A reversible ``RunPython`` pair for a data migration that encrypts existing plaintext in
-    ``{"app.Model": ["field", ...]}`` (forwards) or decrypts it back (backwards). Works on the raw
-    column, so it is independent of the field class in the historical model; idempotent."""
+def rewrite_columns(columns: dict[str, list[str]], rewrite):
+    """A reversible ``RunPython`` pair for a data migration that rewrites the non-empty values of
+    ``{"app.Model": ["field", ...]}`` in place: ``rewrite(value, forwards=..., schema_editor=...)``
+    returns the new value, or None to leave the row alone. Works on the raw column, so it is
+    independent of the field class in the historical model."""
 
     def run(apps, schema_editor, *, forwards):
         connection = schema_editor.connection
@@ -121,12 +122,8 @@ def encrypt_columns(columns: dict[str, list[str]]):
                                    f"WHERE {quote(column)} IS NOT NULL AND {quote(column)} <> ''")
                     rows = cursor.fetchall()
                 for row_pk, value in rows:
-                    encrypted = is_token(value)
-                    if forwards and not encrypted:
-                        new = encrypt_text(value)
-                    elif not forwards and encrypted:
-                        new = decrypt_text(value)
-                    else:
+                    new = rewrite(value, forwards=forwards, schema_editor=schema_editor)
+                    if new is None:
                         continue
                     with connection.cursor() as cursor:
                         cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",
@@ -145,6 +142,21 @@ def encrypt_columns(columns: dict[str, list[str]]):
         run(apps, schema_editor, forwards=False)
 
     return forwards, backwards
+
+
+def encrypt_columns(columns: dict[str, list[str]]):
+    """A reversible ``RunPython`` pair that encrypts existing plaintext in ``{"app.Model":
+    ["field", ...]}`` (forwards) or decrypts it back (backwards); idempotent."""
+
+    def rewrite(value, *, forwards, schema_editor):
+        encrypted = is_token(value)
+        if forwards and not encrypted:
+            return encrypt_text(value)
+        if not forwards and encrypted:
+            return decrypt_text(value)
+        return None
+
+    return rewrite_columns(columns, rewrite)
 
 
 def encrypt_column_rows(apps, schema_editor, *, app_label: str, model_name: str, column: str):

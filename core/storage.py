@@ -1,10 +1,14 @@
 """Private file storage that encrypts file contents before they reach disk or S3."""
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
+from django.db import transaction
 from django.utils.deconstruct import deconstructible
 
-from core.crypto import decrypt_bytes, encrypt_bytes
+from core.crypto import InvalidToken, decrypt_bytes, encrypt_bytes
+from core.fields import rewrite_columns
+from core.uploads import reencode_image_bytes
 
 
 @deconstructible
@@ -71,12 +75,6 @@ def encrypt_stored_images(columns: dict[str, list[str]]):
     trailing payloads dropped; an image that cannot be decoded is kept as it was), encrypted and
     written back next to the old one, and the row updated. Backwards, files are decrypted in place.
     Idempotent; a missing file is left alone (the row keeps its name)."""
-    from django.core.exceptions import ValidationError
-    from django.db import transaction
-
-    from core.crypto import InvalidToken
-    from core.uploads import reencode_image_bytes
-
     def is_encrypted(data: bytes) -> bool:
         try:
             decrypt_bytes(data)
@@ -84,49 +82,29 @@ def encrypt_stored_images(columns: dict[str, list[str]]):
             return False
         return True
 
-    def run(apps, schema_editor, *, forwards):
+    def rewrite(path, *, forwards, schema_editor):
         inner = storages["default"]
-        connection = schema_editor.connection
-        quote = connection.ops.quote_name
-        for label, fields in columns.items():
-            model = apps.get_model(label)
-            table, pk = model._meta.db_table, model._meta.pk.column
-            for name in fields:
-                column = model._meta.get_field(name).column
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)} "
-                                   f"WHERE {quote(column)} IS NOT NULL AND {quote(column)} <> ''")
-                    rows = cursor.fetchall()
-                for row_pk, path in rows:
-                    try:
-                        with inner.open(path, "rb") as fh:
-                            data = fh.read()
-                    except (FileNotFoundError, OSError):
-                        continue
-                    encrypted = is_encrypted(data)
-                    if forwards and not encrypted:
-                        try:
-                            data, ext = reencode_image_bytes(data)
-                            target = path.rsplit(".", 1)[0] + f".{ext}"
-                        except ValidationError:
-                            target = path
-                        new = encrypt_bytes(data)
-                    elif not forwards and encrypted:
-                        target, new = path, decrypt_bytes(data)
-                    else:
-                        continue
-                    # Write the new file beside the old one and drop the old only once the row
-                    # points to the new one for good (a failed migration loses no photo).
-                    saved = inner.save(target, ContentFile(new))
-                    with connection.cursor() as cursor:
-                        cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",
-                                       [saved, row_pk])
-                    transaction.on_commit(lambda old=path: inner.delete(old), using=schema_editor.connection.alias)
+        try:
+            with inner.open(path, "rb") as fh:
+                data = fh.read()
+        except (FileNotFoundError, OSError):
+            return None
+        encrypted = is_encrypted(data)
+        if forwards and not encrypted:
+            try:
+                data, ext = reencode_image_bytes(data)
+                target = path.rsplit(".", 1)[0] + f".{ext}"
+            except ValidationError:
+                target = path
+            new = encrypt_bytes(data)
+        elif not forwards and encrypted:
+            target, new = path, decrypt_bytes(data)
+        else:
+            return None
+        # Write the new file beside the old one and drop the old only once the row points to the
+        # new one for good (a failed migration loses no photo).
+        saved = inner.save(target, ContentFile(new))
+        transaction.on_commit(lambda: inner.delete(path), using=schema_editor.connection.alias)
+        return saved
 
-    def forwards(apps, schema_editor):
-        run(apps, schema_editor, forwards=True)
-
-    def backwards(apps, schema_editor):
-        run(apps, schema_editor, forwards=False)
-
-    return forwards, backwards
+    return rewrite_columns(columns, rewrite)
