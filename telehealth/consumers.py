@@ -33,7 +33,7 @@ from accounts.models import User
 from accounts.services import has_two_factor
 from core.errors import DomainError, NotFound
 from telehealth import chat as chats
-from telehealth.ws_auth import TokenAuthMiddleware, accept_subprotocol  # noqa: F401 (TokenAuthMiddleware: old import path)
+from telehealth.ws_auth import TokenAuthMiddleware, accept_subprotocol, opened_with_session  # noqa: F401 (TokenAuthMiddleware: old import path)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ FRAME_TYPES = {"message", "typing", "read", "resync"}
 RATE_MESSAGES = 20  # messages per connection ...
 RATE_WINDOW = 10.0  # ... per this many seconds
 TYPING_INTERVAL = 2.0
+CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 # Messages pushed live are audited as reads once per socket per this many seconds (and when the
 # socket closes), not once per frame: a busy conversation would otherwise write an audit row for
@@ -228,12 +229,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await self._membership() is None:
             await self._revoke()
 
-    async def _revoke(self):
+    async def session_ended(self, event):
+        """The web session this socket was opened with signed out (telehealth.revocation)."""
+        if not self.revoked and opened_with_session(self.scope, event.get("session_key")):
+            await self._revoke(code=CLOSE_UNAUTHENTICATED, error="signed_out", detail="You signed out.")
+
+    async def _revoke(self, *, code=CLOSE_FORBIDDEN, error="access_ended",
+                      detail="You no longer have access to this conversation."):
         self.revoked = True  # from now on nothing more is sent to this socket
-        await self._send_json({"type": "error", "code": "access_ended",
-                               "detail": "You no longer have access to this conversation."})
-        await self.disconnect(CLOSE_FORBIDDEN)
-        await self.close(code=CLOSE_FORBIDDEN)
+        await self._send_json({"type": "error", "code": error, "detail": detail})
+        await self.disconnect(code)
+        await self.close(code=code)
 
     async def chat_event(self, event):
         if self.revoked:

@@ -26,10 +26,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from telehealth import calls
-from telehealth.ws_auth import accept_subprotocol
+from telehealth.ws_auth import accept_subprotocol, opened_with_session
 
 logger = logging.getLogger(__name__)
 
+CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_REPLACED = 4409
 CLOSE_NOT_OPEN = 4410
@@ -238,6 +239,12 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self._send({"type": "error", "code": "access_ended", "message": "You no longer have access to this call."})
             await self.disconnect(CLOSE_FORBIDDEN)
             await self.close(code=CLOSE_FORBIDDEN)
+
+    async def session_ended(self, event):
+        """The web session this socket was opened with signed out (telehealth.revocation)."""
+        if self.side is not None and opened_with_session(self.scope, event.get("session_key")):
+            await self.disconnect(CLOSE_UNAUTHENTICATED)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     def _still_participant(self) -> bool:
         from core.errors import NotFound

@@ -35,7 +35,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.urls import path
 
-from telehealth.ws_auth import accept_subprotocol
+from telehealth.ws_auth import accept_subprotocol, opened_with_session
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +161,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_unread()
         await self.send_json({"type": "chat_unread", "count": await _chat_unread_count(self.user)})
+
+    async def session_ended(self, event):
+        """The web session this socket was opened with signed out (telehealth.revocation)."""
+        if self.group is not None and opened_with_session(self.scope, event.get("session_key")):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def chat_unread(self, event):
         await self.send_json({"type": "chat_unread", "count": event.get("count")})

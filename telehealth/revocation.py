@@ -12,6 +12,10 @@ ask the selectors on every request; open sockets would keep listening, so this r
 
 Sockets also re-check the policy on each inbound frame (the services do), so a lost event only
 delays the close until the next frame or reconnect; it never lets a write through.
+
+Signing out of the web ends that session's sockets the same way: a ``session.ended`` event goes to
+the user's chat, call and notification groups, and each socket opened with that session's cookie
+closes with 4401 (sockets of the user's other sessions and API tokens are left alone).
 """
 
 import datetime as dt
@@ -19,6 +23,8 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth.signals import user_logged_out
+from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -27,6 +33,7 @@ from clinic.signals import patient_access_ended
 log = logging.getLogger(__name__)
 
 ACCESS_CHECK = "access.check"
+SESSION_ENDED = "session.ended"
 
 
 def access_check_event(patient_id, user_ids) -> dict:
@@ -34,20 +41,61 @@ def access_check_event(patient_id, user_ids) -> dict:
 
 
 def _groups(patient_id, user_ids) -> list[str]:
-    from clinic.models import Appointment
-    from telehealth.calls import CALL_TYPES
     from telehealth.chat import group_name
     from telehealth.consumers_notifications import notification_group
     from telehealth.models import Chat
 
     groups = [group_name(chat_id) for chat_id in Chat.objects.filter(patient_id=patient_id).values_list("pk", flat=True)]
-    now = timezone.now()
-    rooms = (Appointment.objects.filter(patient_id=patient_id, type__in=CALL_TYPES, room_id__gt="",
-                                        start__lte=now + dt.timedelta(days=1), end__gte=now - dt.timedelta(days=1))
-             .values_list("room_id", flat=True))
-    groups += [f"call.{room_id}" for room_id in rooms]
+    groups += _call_rooms_near_now(Q(patient_id=patient_id))
     groups += [notification_group(user_id) for user_id in user_ids]
     return groups
+
+
+def _call_rooms_near_now(condition) -> list[str]:
+    from clinic.models import Appointment
+    from telehealth.calls import CALL_TYPES
+
+    now = timezone.now()
+    rooms = (Appointment.objects.filter(condition, type__in=CALL_TYPES, room_id__gt="",
+                                        start__lte=now + dt.timedelta(days=1), end__gte=now - dt.timedelta(days=1))
+             .values_list("room_id", flat=True))
+    return [f"call.{room_id}" for room_id in rooms]
+
+
+def _groups_of_user(user) -> list[str]:
+    from clinic.selectors import doctor_profile_of, patient_ids_managed_by
+    from telehealth.chat import chats_visible_to, group_name
+    from telehealth.consumers_notifications import notification_group
+
+    groups = [group_name(chat_id) for chat_id in chats_visible_to(user).values_list("pk", flat=True)]
+    doctor = doctor_profile_of(user)
+    mine = Q(patient_id__in=patient_ids_managed_by(user)) | (Q(doctor=doctor) if doctor is not None else Q(pk=None))
+    return groups + _call_rooms_near_now(mine) + [notification_group(user.pk)]
+
+
+def _send_all(groups, event, what) -> int:
+    layer = get_channel_layer()
+    sent = 0
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, event)
+            sent += 1
+        except Exception:
+            log.warning("%s: could not tell group %s", what, group, exc_info=True)
+    return sent
+
+
+def session_ended_push(*, user, session_key) -> int:
+    """Tell the user's sockets that the web session ``session_key`` ended; returns the number of
+    groups told. Never raises: the session is already gone, and sockets re-check on their next frame."""
+    if get_channel_layer() is None or not session_key:
+        return 0
+    try:
+        groups = _groups_of_user(user)
+    except Exception:
+        log.exception("sign-out: could not list the sockets' groups")
+        return 0
+    return _send_all(groups, {"type": SESSION_ENDED, "session_key": session_key}, "sign-out")
 
 
 def access_ended_push(*, patient_id, user_ids) -> int:
@@ -56,22 +104,21 @@ def access_ended_push(*, patient_id, user_ids) -> int:
     layer = get_channel_layer()
     if layer is None or not user_ids:
         return 0
-    event = access_check_event(patient_id, user_ids)
-    sent = 0
     try:
         groups = _groups(patient_id, user_ids)
     except Exception:
         log.exception("access revocation: could not list the sockets' groups")
         return 0
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, event)
-            sent += 1
-        except Exception:
-            log.warning("access revocation: could not tell group %s", group, exc_info=True)
-    return sent
+    return _send_all(groups, access_check_event(patient_id, user_ids), "access revocation")
 
 
 @receiver(patient_access_ended, dispatch_uid="telehealth.revocation.access_ended")
 def _on_patient_access_ended(sender, patient_id, user_ids, **kwargs):
     access_ended_push(patient_id=patient_id, user_ids=list(user_ids or ()))
+
+
+@receiver(user_logged_out, dispatch_uid="telehealth.revocation.logged_out")
+def _on_logged_out(sender, request, user, **kwargs):
+    session = getattr(request, "session", None)
+    if user is not None and session is not None:
+        session_ended_push(user=user, session_key=session.session_key)

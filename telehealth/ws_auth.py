@@ -133,3 +133,10 @@ def accept_subprotocol(scope) -> str | None:
     """What the consumer answers in Sec-WebSocket-Protocol (a browser drops a socket whose offered
     subprotocol is not answered)."""
     return scope.get("auth_subprotocol")
+
+
+def opened_with_session(scope, session_key) -> bool:
+    """Was this socket opened with the cookie of web session ``session_key``? (Sockets with their
+    own credential carry no session.)"""
+    session = scope.get("session")
+    return bool(session_key) and session is not None and session.session_key == session_key

@@ -183,3 +183,43 @@ def test_the_notification_socket_gets_fresh_counts(layer, chat, alice, carol):
         await comm.disconnect()
 
     async_to_sync(scenario)()
+
+
+# --- signing out ---------------------------------------------------------------------------------------
+
+def test_signing_out_closes_that_sessions_open_sockets_and_no_other(layer, chat, alice):
+    """A web sign-out ends the session's credentials everywhere: its open chat and notification
+    sockets close (4401) at once; a socket of the same person's other session stays open."""
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from conftest import login_verified
+    from telehealth.tests.test_chat_consumer import ORIGIN
+
+    browser, other_browser = login_verified(Client(), alice), login_verified(Client(), alice)
+
+    def cookie(client):
+        return [ORIGIN, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+    async def closed_with(comm):
+        while True:
+            output = await comm.receive_output(timeout=3)
+            if output["type"] == "websocket.close":
+                return output["code"]
+
+    async def scenario():
+        chat_socket = await open_comm(chat, headers=cookie(browser))
+        bell = WebsocketCommunicator(application, "/ws/notifications/", headers=cookie(browser))
+        elsewhere = await open_comm(chat, headers=cookie(other_browser))
+        for comm in (chat_socket, bell, elsewhere):
+            assert (await comm.connect())[0]
+        response = await database_sync_to_async(browser.post)("/accounts/logout/")
+        assert response.status_code == 302
+        assert await closed_with(chat_socket) == 4401
+        assert await closed_with(bell) == 4401
+        await elsewhere.send_json_to({"type": "message", "client_id": "still-here", "body": "Still signed in"})
+        frame, _ = await receive_until(elsewhere, "ack")
+        assert frame["client_id"] == "still-here"
+        await elsewhere.disconnect()
+
+    async_to_sync(scenario)()

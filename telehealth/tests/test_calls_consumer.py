@@ -355,3 +355,24 @@ class TestCallRecord:
         run(scenario)
         appointment.refresh_from_db()
         assert "call" not in appointment.extras  # both were never ready together
+
+
+def test_signing_out_closes_that_sessions_call_socket(layer, appointment, alice, carol):
+    """A web sign-out ends the session's call socket too (4401); the other participant stays."""
+    browser = login_verified(Client(), alice)
+    value = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
+    alice_cookie = (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={value}".encode())
+    carol_cookie = cookie_for(carol)
+
+    async def scenario():
+        patient, doctor = await pair(appointment.room_id, alice_cookie, carol_cookie)
+        assert (await database_sync_to_async(browser.post)("/accounts/logout/")).status_code == 302
+        while True:
+            output = await patient.receive_output(timeout=RECV)
+            if output["type"] == "websocket.close":
+                break
+        assert output["code"] == 4401
+        assert await doctor.receive_json_from(RECV) == {"type": "peer-left", "from": "patient"}
+        await doctor.disconnect()
+
+    run(scenario)
