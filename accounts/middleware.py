@@ -8,9 +8,12 @@ from django.utils.http import urlencode
 # Pages reachable by a signed-in user who still owes a second factor. Of the 2FA pages only the
 # verify step and first enrolment: managing, replacing or removing a factor needs it passed.
 TWO_FACTOR_EXEMPT_PREFIXES = (
-    "/account/2fa/verify/", "/account/2fa/setup/", "/accounts/logout/", "/account/identity/undo/", "/account/application/", "/account/language/",
+    "/account/2fa/verify/", "/account/2fa/setup/", "/accounts/logout/", "/account/identity/undo/", "/account/language/",
     "/static/", "/health", "/api/", "/i18n/", "/ws/",
 )
+# The application pages come before approval, so before doctors must enrol a factor; a session
+# that owes a factor already confirmed still passes it first.
+APPLICATION_PREFIX = "/account/application/"
 
 
 class UserPreferencesMiddleware:
@@ -60,6 +63,10 @@ class AccessGateMiddleware:
         from accounts.selectors import doctor_is_approved, hospital_of_staff
         from accounts.services import has_two_factor
 
+        if request.path.startswith(APPLICATION_PREFIX):
+            if not user.is_verified() and has_two_factor(user):
+                return redirect(reverse("two_factor_verify") + "?" + urlencode({"next": request.get_full_path()}))
+            return None
         if user.is_doctor and not doctor_is_approved(user):
             return redirect("application_status")
         if user.is_hospital_staff:

@@ -76,3 +76,14 @@ def test_enrolment_service_refuses_to_replace_a_confirmed_factor(carol):
     with pytest.raises(Exception):
         services.totp_device_confirm(user=carol, token=totp_code(pending))
     assert TOTPDevice.objects.filter(user=carol, confirmed=True).exclude(pk=pending.pk).exists()
+
+
+def test_application_pages_need_the_second_factor_of_whoever_has_one(client, carol):
+    """The application pages are open before approval (a pending doctor has no factor yet), but a
+    session that owes a confirmed factor reaches them only after passing it: a rejected doctor's
+    password alone must not re-apply with new documents."""
+    totp_enrol(carol)
+    client.force_login(carol)  # the password alone
+    for path in ("/account/application/", "/account/application/reapply/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.url.startswith("/account/2fa/verify/"), path
