@@ -28,7 +28,13 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 
+from clinic.models import Appointment
+from clinic.selectors import doctor_profile_of, patient_ids_managed_by
 from clinic.signals import patient_access_ended
+from telehealth.calls import CALL_TYPES
+from telehealth.chat import chats_visible_to, group_name
+from telehealth.consumers_notifications import notification_group
+from telehealth.models import Chat
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +47,6 @@ def access_check_event(patient_id, user_ids) -> dict:
 
 
 def _groups(patient_id, user_ids) -> list[str]:
-    from telehealth.chat import group_name
-    from telehealth.consumers_notifications import notification_group
-    from telehealth.models import Chat
-
     groups = [group_name(chat_id) for chat_id in Chat.objects.filter(patient_id=patient_id).values_list("pk", flat=True)]
     groups += _call_rooms_near_now(Q(patient_id=patient_id))
     groups += [notification_group(user_id) for user_id in user_ids]
@@ -52,9 +54,6 @@ def _groups(patient_id, user_ids) -> list[str]:
 
 
 def _call_rooms_near_now(condition) -> list[str]:
-    from clinic.models import Appointment
-    from telehealth.calls import CALL_TYPES
-
     now = timezone.now()
     rooms = (Appointment.objects.filter(condition, type__in=CALL_TYPES, room_id__gt="",
                                         start__lte=now + dt.timedelta(days=1), end__gte=now - dt.timedelta(days=1))
@@ -63,10 +62,6 @@ def _call_rooms_near_now(condition) -> list[str]:
 
 
 def _groups_of_user(user) -> list[str]:
-    from clinic.selectors import doctor_profile_of, patient_ids_managed_by
-    from telehealth.chat import chats_visible_to, group_name
-    from telehealth.consumers_notifications import notification_group
-
     groups = [group_name(chat_id) for chat_id in chats_visible_to(user).values_list("pk", flat=True)]
     doctor = doctor_profile_of(user)
     mine = Q(patient_id__in=patient_ids_managed_by(user)) | (Q(doctor=doctor) if doctor is not None else Q(pk=None))
