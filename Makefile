@@ -1,7 +1,10 @@
 # Haven developer entry points.
-#   make run    set up .venv, migrate, compile translations, load demo data, serve on :8000
+#   make run    set up .venv, migrate, compile translations, load demo data, then serve on :8000
+#               with a Celery worker and its scheduler (beat) beside it (scripts/run; Ctrl-C
+#               stops both). Without REDIS_URL the worker's broker is a folder under var/.
 #   make test   set up .venv, compile translations, run pytest (PYTEST_ARGS="-k foo -x" to narrow)
-#   make worker / make beat   Celery worker / scheduler (production-like setups with REDIS_URL)
+#   make worker / make beat   Celery worker / scheduler as separate processes (production-like
+#               setups with REDIS_URL; docker-compose runs them as services)
 #
 # The virtualenv is created once; requirements are reinstalled only when a requirements*.txt
 # file is newer than the stamp file.
@@ -35,7 +38,7 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compiletranslations
 	$(PY) manage.py demo_data
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) scripts/run 127.0.0.1:8000
 
 # Exit status is pytest's (make itself reports any failure as 2); "no tests collected" (5)
 # counts as a failure, never as a pass.

@@ -151,7 +151,7 @@ def check_channel_layer():
 
 def check_broker():
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-        return "eager: tasks run in-process, no broker"
+        return "eager: this process runs its own tasks (scheduled jobs go through the worker's broker)"
     from config.celery import app
 
     connection = app.connection_for_write(connect_timeout=CHECK_TIMEOUT)

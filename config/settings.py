@@ -192,8 +192,27 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# Embedded mode (no REDIS_URL): the broker is kombu's filesystem transport under var/. It needs no
+# server and no extra package, and never touches the SQLite database (kombu's SQLAlchemy transport
+# on SQLite would add a second writer, and its lock waits, to the file the web process writes).
+# Only the scheduler uses it: `scripts/run` (make run) runs a Celery worker with embedded beat on
+# it beside the web server. Request-time tasks still run eagerly in the web process, because the
+# in-memory channel layer lives there: a notification made in the worker could not reach the open
+# sockets (the live bell and toasts). Tasks queued by the worker itself go through the broker.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "celery-broker"
+    for _folder in ("queue", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # One folder both ways: producers (beat, the worker) write where the worker reads.
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),  # exchange tables (remote control, fanout)
+        "polling_interval": 0.5,  # seconds between looks at the folder when it is empty
+    }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
+# True in embedded mode, for the web process; worker and beat processes never are (config/celery.py).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -203,8 +222,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_IGNORE_RESULT = True  # tasks report through the database, not a result backend
-# Periodic jobs (`celery -A config beat`). Both are idempotent, so a second beat or a late run
-# does no harm; `expires` drops runs that queued up while no worker was there.
+# Beat's state (last run of each job) lives under var/, so a restart neither repeats nor skips a
+# daily job; `celery beat -s` overrides it.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Periodic jobs (`celery -A config beat`, or the embedded beat of the worker `scripts/run` starts).
+# All are idempotent, so a second beat or a late run does no harm; `expires` drops runs that queued
+# up while no worker was there.
 CELERY_BEAT_SCHEDULE = {
     "accounts-token-families-prune": {
         "task": "accounts.tasks.token_families_prune", "schedule": crontab(hour=3, minute=40),
@@ -240,6 +263,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600},
     },
 }
+# Tests and demos: run every fixed-interval job at least every N seconds (unset: as above).
+_beat_max_interval = env.float("HAVEN_BEAT_MAX_INTERVAL_SECONDS", default=0)
+if _beat_max_interval > 0:
+    for _entry in CELERY_BEAT_SCHEDULE.values():
+        if isinstance(_entry["schedule"], timedelta):
+            _entry["schedule"] = min(_entry["schedule"], timedelta(seconds=_beat_max_interval))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
