@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from telehealth.models import Notification
-from telehealth.notification_texts import render
+from telehealth.notification_texts import RENDERERS, render
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ def notification_send(*, recipient: User, kind: str, params: dict | None = None,
     """
     if kind not in Notification.Kind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
+    if params is not None and kind not in RENDERERS:
+        raise ValueError(f"notification kind {kind!r} has no renderer in telehealth.notification_texts")
     if params is not None:
         # The text as first written, in the recipient's language: the admin's and the fallback's.
         texts = render(Notification(recipient=recipient, kind=kind, params=params, url=url, ics=ics or ""),
