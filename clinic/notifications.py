@@ -4,8 +4,9 @@
 notification it writes carries ``source_key="event:<id>"``, unique per recipient and kind, so a
 retried or redelivered task finds the rows and queues nothing twice. What a notification says is
 stored as params (who, when, where, why) and rendered by telehealth.notification_texts in the
-reader's language and time zone whenever it is read or e-mailed; emails about confirmations, moves and cancellations carry an
-iCalendar invitation (same UID for the appointment's whole life, SEQUENCE rising with each change).
+reader's language and time zone whenever it is read or e-mailed; emails about confirmations,
+moves and cancellations carry an iCalendar invitation (same UID for the appointment's whole life,
+SEQUENCE rising with each change).
 Emails never include clinical text (the reason for an emergency): only times, people and a link.
 """
 

@@ -365,4 +365,5 @@ def _wellness_reminder(c: Context) -> Texts:
         return Texts(_("How was your day?"),
                      _("You haven't checked in today. It takes a few taps: mood, stress, sleep."))
     ctx = {"name": c.get("patient", "")}
-    return Texts(_("How was %(name)s's day?") % ctx, _("Nothing was logged for %(name)s today. It takes a few taps.") % ctx)
+    return Texts(_("How was %(name)s's day?") % ctx,
+                 _("Nothing was logged for %(name)s today. It takes a few taps.") % ctx)

@@ -2,6 +2,7 @@
 page, in the API and in the live push; rows without params keep their stored text."""
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
@@ -65,9 +66,10 @@ def test_the_page_and_the_api_show_it_in_the_readers_current_language(client, al
 def test_the_live_push_is_in_the_readers_current_language(layer, alice, confirmed_in_spanish):
     alice.refresh_from_db()
     client = login_verified(Client(), alice)
-    headers = [(b"origin", b"http://testserver"), (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}="
-                                                             f"{client.cookies[django_settings.SESSION_COOKIE_NAME].value}".encode())]
-    from config.asgi import application
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    headers = [(b"origin", b"http://testserver"), (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+
+    from config.asgi import application  # lazily, as the other socket tests
 
     async def scenario():
         socket = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
@@ -77,8 +79,6 @@ def test_the_live_push_is_in_the_readers_current_language(layer, alice, confirme
         event = await socket.receive_json_from(timeout=2)
         assert event["type"] == "notification" and event["title"].startswith(ARABIC)
         await socket.disconnect()
-
-    from asgiref.sync import async_to_sync
 
     async_to_sync(scenario)()
 
@@ -136,3 +136,27 @@ def test_params_are_encrypted_at_rest(alice, carol, run_on_commit):
                        if connection.vendor == "sqlite" else notification.pk])
         raw = cursor.fetchone()[0]
     assert "Secret cause" not in raw and "Alice" not in raw
+
+
+SAMPLE_PARAMS = {
+    "start": "2026-03-14T15:00:00+00:00", "previous_start": "2026-03-13T15:00:00+00:00", "urgent_at":
+    "2026-03-14T15:00:00+00:00", "with": {"name": "Carol Doctor", "doctor": True}, "patient": "Alice Patient",
+    "doctor": "Carol Doctor", "where": None, "actor": {"name": "Alice Patient", "doctor": False}, "reason": "Pain",
+    "link": "care_team", "hospital": "Riverside", "inviter": "Grace", "count": 3, "senders": 1,
+    "counterpart": {"name": "Carol Doctor", "doctor": True}, "sender": {"name": "Carol Doctor", "doctor": True},
+    "preview": "Hello", "preview_kind": "text", "who": "Grace Family", "minutes": 10, "hospitals": ["Riverside"],
+    "to": "staff", "joins": True, "own": False,
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es", "hi", "ar"])
+def test_every_kind_renders_in_every_language(language, caplog):
+    from accounts.models import User
+
+    reader = User(name="Alice Patient", preferred_language=language, timezone="Asia/Kolkata")
+    for kind in Notification.Kind.values:
+        with translation.override(language):
+            texts = Notification(recipient=reader, kind=kind, params=SAMPLE_PARAMS, url="/x/", title="STORED").rendered
+        assert texts.title and texts.title != "STORED", (kind, language)
+        assert "%(" not in texts.title + texts.body, (kind, language)
+    assert not [r for r in caplog.records if "could not be rendered" in r.getMessage()]
