@@ -2,21 +2,21 @@
 
 ``notify_for_event`` runs in the ``appointment_event_notify`` task. It is idempotent: every
 notification it writes carries ``source_key="event:<id>"``, unique per recipient and kind, so a
-retried or redelivered task finds the rows and queues nothing twice. Texts are written in each
-recipient's language and time zone; emails about confirmations, moves and cancellations carry an
-iCalendar invitation (same UID for the appointment's whole life, SEQUENCE rising with each change).
+retried or redelivered task finds the rows and queues nothing twice. What a notification says is
+stored as params (who, when, where, why) and rendered by telehealth.notification_texts in the
+reader's language and time zone whenever it is read or e-mailed; emails about confirmations,
+moves and cancellations carry an iCalendar invitation (same UID for the appointment's whole life,
+SEQUENCE rising with each change).
 Emails never include clinical text (the reason for an emergency): only times, people and a link.
 """
 
 import datetime as dt
-import zoneinfo
 from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -30,6 +30,7 @@ from clinic.models import (
     EmergencyAlert,
 )
 from telehealth.models import Notification
+from telehealth.notification_texts import when  # noqa: F401 (escalation and others import it from here)
 from telehealth.services import notification_send
 
 Kind = AppointmentEvent.Kind
@@ -84,35 +85,10 @@ def appointment_url(appointment: Appointment) -> str:
     return _url("appointment_detail", appointment.pk)
 
 
-def _zone(user: User):
-    try:
-        return zoneinfo.ZoneInfo(user.timezone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
-def when(value, user: User) -> str:
-    """A time as the recipient reads it: their language's format, their time zone, named."""
-    zone = _zone(user)
-    return f"{formats.date_format(timezone.localtime(value, zone), 'DATETIME_FORMAT')} ({zone.key})"
-
-
 def _doctor_name(appointment: Appointment) -> str:
     if appointment.doctor_id is None:
         return _("a doctor")
     return _("Dr. %(name)s") % {"name": appointment.doctor.user.name}
-
-
-def _counterpart(appointment: Appointment, user: User) -> str:
-    """Whom the recipient meets: the patient for the doctor, the doctor for everyone else."""
-    if appointment.doctor_id and appointment.doctor.user_id == user.pk:
-        return appointment.patient.name
-    return _doctor_name(appointment)
-
-
-def _where(appointment: Appointment) -> str:
-    location = ics.location_of(appointment)
-    return _("Online") if location == "Online" else location
 
 
 def _calendar(appointment: Appointment, user: User, *, method: str, sequence: int, stamp) -> str:
@@ -129,53 +105,46 @@ def _calendar(appointment: Appointment, user: User, *, method: str, sequence: in
     return ics.calendar([event], method=method)
 
 
-def _texts(event: AppointmentEvent, kind: str, user: User) -> tuple[str, str, str]:
-    """(title, in-app body, email sentence) for one recipient, in the active language."""
+def _person(user: User | None, appointment: Appointment) -> dict | None:
+    """A person as the notification texts name them (telehealth.notification_texts.person)."""
+    if user is None:
+        return None
+    return {"name": user.name, "doctor": bool(appointment.doctor_id and appointment.doctor.user_id == user.pk)}
+
+
+def _with(appointment: Appointment, user: User) -> dict:
+    """Whom the recipient meets: the patient for the doctor, the doctor for everyone else."""
+    if appointment.doctor_id and appointment.doctor.user_id == user.pk:
+        return {"name": appointment.patient.name, "doctor": False}
+    return {"name": appointment.doctor.user.name if appointment.doctor_id else None, "doctor": True}
+
+
+def _base_params(appointment: Appointment, user: User) -> dict:
+    location = ics.location_of(appointment)
+    return {"start": appointment.start.isoformat(), "with": _with(appointment, user),
+            "patient": appointment.patient.name,
+            "doctor": appointment.doctor.user.name if appointment.doctor_id else None,
+            "where": None if location == "Online" else location}
+
+
+def _params(event: AppointmentEvent, kind: str, user: User) -> dict:
+    """What the notification of ``event`` says to ``user``: its params. The sentences are
+    telehealth.notification_texts' (rendered whenever it is read)."""
     a = event.appointment
-    ctx = {"when": when(a.start, user), "with": _counterpart(a, user), "patient": a.patient.name,
-           "doctor": _doctor_name(a), "where": _where(a), "actor": event.actor.name if event.actor else _("Haven")}
-    if kind == N.APPOINTMENT_REQUESTED:
-        title = _("New appointment request from %(patient)s") % ctx
-        body = _("%(patient)s asked for an appointment on %(when)s (%(where)s).") % ctx
-        return title, body, body
-    if kind == N.APPOINTMENT_CONFIRMED:
-        title = _("Appointment confirmed: %(when)s") % ctx
-        body = _("Your appointment with %(with)s on %(when)s is confirmed. Place: %(where)s.") % ctx
-        return title, body, body
+    params = _base_params(a, user)
+    params["actor"] = _person(event.actor, a)
+    # Whether the actor is the person the recipient meets: then the sentence names them once.
+    actor_is_patient = event.actor_id is not None and event.actor_id == a.patient.user_id
+    actor_is_doctor = event.actor_id is not None and a.doctor_id and event.actor_id == a.doctor.user_id
+    params["actor_is_with"] = bool(actor_is_doctor if params["with"]["doctor"] else actor_is_patient)
     if kind == N.APPOINTMENT_RESCHEDULED:
-        ctx["previous"] = when(dt.datetime.fromisoformat(event.data["previous_start"]), user) \
-            if event.data.get("previous_start") else "—"
-        title = _("Appointment moved to %(when)s") % ctx
-        body = _("%(actor)s moved the appointment with %(with)s from %(previous)s to %(when)s. "
-                 "Place: %(where)s.") % ctx
-        if a.status == AppointmentStatus.REQUESTED:
-            body += " " + _("The doctor will confirm the new time.")
-        return title, body, body
-    if kind == N.APPOINTMENT_CANCELLED:
-        title = _("Appointment cancelled: %(when)s") % ctx
-        body = _("%(actor)s cancelled the appointment with %(with)s on %(when)s.") % ctx
-        if event.reason:
-            body += " " + _("Reason: %(reason)s") % {"reason": event.reason}
-        return title, body, body
-    if kind == N.APPOINTMENT_COMPLETED:
-        title = _("Appointment completed")
-        body = _("The appointment with %(with)s on %(when)s is marked as completed.") % ctx
-        return title, body, body
+        params["previous_start"] = event.data.get("previous_start")
+        params["awaiting_confirmation"] = a.status == AppointmentStatus.REQUESTED
+    if kind == N.APPOINTMENT_CANCELLED and event.reason:
+        params["reason"] = event.reason
     if kind == N.EMERGENCY:
-        title = _("Emergency: %(patient)s needs a doctor now") % ctx
-        body = _("%(patient)s asked for emergency help: %(reason)s") % {**ctx, "reason": a.reason}
-        # The reason is clinical: it stays in Haven, the email only says where to look.
-        return title, body, _("%(patient)s asked for emergency help. Open Haven to accept it.") % ctx
-    if kind == N.EMERGENCY_ACCEPTED:
-        title = _("%(doctor)s accepted the emergency request") % ctx
-        body = _("%(doctor)s accepted the emergency request for %(patient)s and will contact you now.") % ctx
-        return title, body, body
-    if kind == N.EMERGENCY_ESCALATED:
-        title = _("Emergency still waiting: %(patient)s") % ctx
-        body = _("No doctor has accepted the emergency request for %(patient)s yet. "
-                 "Please respond if you can.") % ctx
-        return title, body, body
-    raise ValueError(kind)
+        params["reason"] = a.reason
+    return params
 
 
 def _plan(event: AppointmentEvent) -> list[tuple[User, str, bool, str | None]]:
@@ -222,13 +191,11 @@ def notify_for_event(event_id) -> int:
     with transaction.atomic():
         for user, kind, email, method in plan:
             with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-                title, body, sentence = _texts(event, kind, user)
-                url = _url_for(kind, user, appointment)
                 calendar = (_calendar(appointment, user, method=method, sequence=sequence, stamp=event.created_at)
                             if email and method else None)
-                email_text = _email_text(user, sentence, appointment, url, calendar) if email else ""
-            notification_send(recipient=user, kind=kind, title=title, body=body, url=url, email=email, ics=calendar,
-                              email_text=email_text, source_key=f"event:{event.pk}")
+            notification_send(recipient=user, kind=kind, params=_params(event, kind, user),
+                              url=_url_for(kind, user, appointment), email=email, ics=calendar,
+                              source_key=f"event:{event.pk}")
     return len(plan)
 
 
@@ -238,12 +205,6 @@ def _url_for(kind: str, user: User, appointment: Appointment) -> str:
     return appointment_url(appointment)
 
 
-def _email_text(user: User, sentence: str, appointment: Appointment, url: str, calendar: str | None) -> str:
-    return render_to_string("email/appointment_notification.txt", {
-        "user": user, "message": sentence, "url": settings.SITE_URL + url, "has_calendar": bool(calendar),
-        "when": when(appointment.start, user), "where": _where(appointment)})
-
-
 def notify_reminder(reminder: AppointmentReminder) -> int:
     """The patient side's reminder (in-app and email with the current invitation)."""
     appointment = reminder.appointment
@@ -251,18 +212,11 @@ def notify_reminder(reminder: AppointmentReminder) -> int:
     users = patient_side(appointment)
     for user in users:
         with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-            ctx = {"when": when(appointment.start, user), "with": _counterpart(appointment, user),
-                   "where": _where(appointment)}
-            if reminder.kind == AppointmentReminder.Kind.HOUR_BEFORE:
-                title = _("Starting soon: appointment with %(with)s") % ctx
-            else:
-                title = _("Reminder: appointment with %(with)s on %(when)s") % ctx
-            body = _("Reminder: your appointment with %(with)s is on %(when)s. Place: %(where)s.") % ctx
-            url = appointment_url(appointment)
             calendar = _calendar(appointment, user, method="REQUEST", sequence=sequence, stamp=reminder.created_at)
-            email_text = _email_text(user, body, appointment, url, calendar)
-        notification_send(recipient=user, kind=N.APPOINTMENT_REMINDER, title=title, body=body, url=url, email=True,
-                          ics=calendar, email_text=email_text, source_key=f"reminder:{reminder.pk}")
+        params = {**_base_params(appointment, user), "soon": reminder.kind == AppointmentReminder.Kind.HOUR_BEFORE}
+        notification_send(recipient=user, kind=N.APPOINTMENT_REMINDER, params=params,
+                          url=appointment_url(appointment), email=True, ics=calendar,
+                          source_key=f"reminder:{reminder.pk}")
     return len(users)
 
 
@@ -333,45 +287,27 @@ def reminder_deliver(reminder_id, now=None) -> bool:
 
 # --- access invitations ----------------------------------------------------------------------------
 
-def _invitation_kind() -> str:
-    # The notification kinds belong to telehealth; until it names one for access invitations they
-    # travel as requests (the text and link say what they are).
-    kind = "access.invitation"
-    return kind if kind in N.values else N.APPOINTMENT_REQUESTED
-
-
-def _invitation_texts(link, recipient: User) -> tuple[str, str]:
+def _invitation_params(link) -> dict:
     from clinic.models import CareTeamMember, HospitalPatient
 
-    patient = link.patient.name
     if isinstance(link, HospitalPatient):
-        title = _("%(hospital)s invites %(patient)s to register") % {"hospital": link.hospital.name,
-                                                                     "patient": patient}
-        body = _("Once accepted, the hospital's staff see %(patient)s's appointments and details.") % {
-            "patient": patient}
-    elif isinstance(link, CareTeamMember):
-        title = _("Dr. %(doctor)s is proposed for %(patient)s's care team") % {
-            "doctor": link.doctor.user.name, "patient": patient}
-        body = _("Once accepted, the doctor sees %(patient)s's health record.") % {"patient": patient}
-    else:
-        inviter = link.invited_by.name if link.invited_by_id else _("Someone")
-        title = _("%(inviter)s invites you to act for %(patient)s") % {"inviter": inviter, "patient": patient}
-        body = _("Once accepted, you see and manage %(patient)s's care in Haven.") % {"patient": patient}
-    return title, body
+        return {"link": "hospital", "hospital": link.hospital.name, "patient": link.patient.name}
+    if isinstance(link, CareTeamMember):
+        return {"link": "care_team", "doctor": link.doctor.user.name, "patient": link.patient.name}
+    return {"link": "family", "inviter": link.invited_by.name if link.invited_by_id else None,
+            "patient": link.patient.name}
 
 
 def access_invitation_notify(link, recipients) -> int:
     """Tell the people who answer an invitation (in-app and by email) that it waits for them.
     Idempotent per invitation and recipient."""
     url = _url("patient_access")
+    params = _invitation_params(link)
     sent = 0
     for user in recipients:
         if not user.is_active:
             continue
-        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-            title, body = _invitation_texts(link, user)
-            email_text = f"{body}\n\n{_('Accept or decline it here:')} {settings.SITE_URL}{url}"
-        notification_send(recipient=user, kind=_invitation_kind(), title=title, body=body, url=url, email=True,
-                          email_text=email_text, source_key=f"invite:{link.pk}")
+        notification_send(recipient=user, kind=N.ACCESS_INVITATION, params=params, url=url, email=True,
+                          source_key=f"invite:{link.pk}")
         sent += 1
     return sent

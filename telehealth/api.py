@@ -6,6 +6,7 @@ Someone else's notification id answers 404, the same as an id that does not exis
 import datetime as dt
 from uuid import UUID
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.pagination import paginate
@@ -13,6 +14,7 @@ from ninja.pagination import paginate
 from core.errors import NotFound
 from core.schemas import LimitOffsetPagination, Schema
 from telehealth import selectors, services
+from telehealth.notification_texts import render
 
 notifications_router = Router(tags=["notifications"])
 
@@ -27,9 +29,24 @@ class NotificationOut(Schema):
     read_at: dt.datetime | None
     unread: bool
 
+    # Rendered in the reader's own language (the account's, as on the web), whenever they ask.
+    @staticmethod
+    def resolve_title(obj, context):
+        return _rendered(obj, context).title
+
+    @staticmethod
+    def resolve_body(obj, context):
+        return _rendered(obj, context).body
+
     @staticmethod
     def resolve_unread(obj):
         return obj.read_at is None
+
+
+def _rendered(notification, context):
+    request = (context or {}).get("request")
+    user = getattr(request, "auth", None) or getattr(request, "user", None)
+    return render(notification, language=getattr(user, "preferred_language", None) or translation.get_language())
 
 
 class MarkedOut(Schema):

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -212,13 +212,12 @@ def _chat_url(chat: Chat) -> str:
     return reverse("chat_detail", args=[chat.pk])
 
 
-def _tell(users, *, kind: str, source_key: str, texts, url_for, email: bool = False):
-    """One notification per recipient, written in the recipient's language."""
+def _tell(users, *, kind: str, source_key: str, params, url_for, email: bool = False):
+    """One notification per recipient; ``params(user)`` is what it says to them (rendered by
+    telehealth.notification_texts in their language whenever they read it)."""
     for user in {u.pk: u for u in users if u is not None and u.is_active}.values():
-        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-            title, body = texts(user)
-            notification_send(recipient=user, kind=kind, title=str(title), body=str(body), url=url_for(user),
-                              email=email, source_key=source_key)
+        notification_send(recipient=user, kind=kind, params=params(user), url=url_for(user), email=email,
+                          source_key=source_key)
 
 
 def call_request_create(*, actor: User, chat: Chat, reason: str = "", audio_only: bool = False) -> CallRequest:
@@ -245,19 +244,12 @@ def call_request_create(*, actor: User, chat: Chat, reason: str = "", audio_only
         audit_record(action="call_request.created", actor=actor, target=call_request, chat=str(chat.pk),
                      audio_only=call_request.audio_only, on_behalf=side == Message.SenderRole.FAMILY)
 
-        def texts(user):
-            if side == Message.SenderRole.FAMILY:
-                title = _("%(who)s asks for a call now for %(patient)s") % {"who": actor.name,
-                                                                           "patient": chat.patient.name}
-            else:
-                title = _("%(patient)s asks for a call now") % {"patient": chat.patient.name}
-            # No reason here: the email carries no clinical text; the chat page shows it.
-            body = (_("Open the conversation to accept or decline. They asked for an audio-only call.")
-                    if call_request.audio_only else _("Open the conversation to accept or decline."))
-            return title, body
+        # No reason here: the email carries no clinical text; the chat page shows it.
+        params = {"patient": chat.patient.name, "audio_only": call_request.audio_only,
+                  "who": actor.name if side == Message.SenderRole.FAMILY else None}
 
         _tell([doctor_user], kind=Notification.Kind.CALL_REQUESTED, source_key=f"callreq:{call_request.pk}",
-              texts=texts, url_for=lambda user: _chat_url(chat), email=True)
+              params=lambda user: params, url_for=lambda user: _chat_url(chat), email=True)
         _broadcast_change(call_request)
     return call_request
 
@@ -293,9 +285,8 @@ def call_request_accept(*, actor: User, call_request: CallRequest) -> CallReques
             patient_side = [u for u in User.objects.filter(pk__in=participants) if u.pk != chat.doctor.user_id]
             _tell([call_request.requested_by, *patient_side], kind=Notification.Kind.CALL_ACCEPTED,
                   source_key=f"callreq:{call_request.pk}",
-                  texts=lambda user: (_("Dr. %(name)s accepted the call request") % {"name": actor.name},
-                                      _("Join the call now.") if str(user.pk) in participants else
-                                      _("%(patient)s can join the call now.") % {"patient": chat.patient.name}),
+                  params=lambda user: {"doctor": actor.name, "patient": chat.patient.name,
+                                       "joins": str(user.pk) in participants},
                   url_for=lambda user: room_url if str(user.pk) in participants else _chat_url(chat))
             _broadcast_change(call_request)
     if overdue:  # raised after the commit, so the expiry is kept
@@ -314,8 +305,7 @@ def call_request_decline(*, actor: User, call_request: CallRequest, reason: str 
         audit_record(action="call_request.declined", actor=actor, target=call_request, reason=reason)
         _tell([call_request.requested_by], kind=Notification.Kind.CALL_DECLINED,
               source_key=f"callreq:{call_request.pk}",
-              texts=lambda user: (_("Dr. %(name)s declined the call request") % {"name": actor.name},
-                                  reason or _("You can send a message or book an appointment instead.")),
+              params=lambda user: {"doctor": actor.name, "reason": reason},
               url_for=lambda user: _chat_url(chat))
         _broadcast_change(call_request)
     return call_request
@@ -340,9 +330,8 @@ def _expire_locked(call_request: CallRequest, *, now: dt.datetime):
                  minutes=int(expiry().total_seconds() // 60))
     chat = call_request.chat
     _tell([call_request.requested_by], kind=Notification.Kind.CALL_DECLINED, source_key=f"callreq:{call_request.pk}",
-          texts=lambda user: (_("Dr. %(name)s did not answer the call request") % {"name": chat.doctor.user.name},
-                              _("It expired after %(n)d minutes. You can send a message or ask again.")
-                              % {"n": int(expiry().total_seconds() // 60)}),
+          params=lambda user: {"doctor": chat.doctor.user.name,
+                               "expired_minutes": int(expiry().total_seconds() // 60)},
           url_for=lambda user: _chat_url(chat))
     _broadcast_change(call_request)
 

@@ -28,7 +28,6 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from accounts.models import User
 from analytics.services import audit_record, audit_record_many
@@ -45,6 +44,7 @@ from core.errors import DomainError, NotFound, PermissionDenied
 from core.uploads import clean_document, safe_display_name
 from telehealth import presence
 from telehealth.models import Chat, ChatReadState, Message, Notification
+from telehealth.notification_texts import render
 from telehealth.services import notification_send
 
 log = logging.getLogger(__name__)
@@ -613,13 +613,13 @@ def _group_seq(notification: Notification) -> int:
         return 0
 
 
-def _display_name(chat: Chat, user: User | None, role: str = "") -> str:
+def _sender_ref(chat: Chat, user: User | None, role: str = "") -> dict:
+    """A message's author as the notification texts name them (telehealth.notification_texts.person)."""
     if user is None:
-        return chat.patient.name if role != Message.SenderRole.DOCTOR else _("Dr. %(name)s") % {
-            "name": chat.doctor.user.name}
-    if role == Message.SenderRole.DOCTOR:
-        return _("Dr. %(name)s") % {"name": user.name}
-    return user.name
+        if role == Message.SenderRole.DOCTOR:
+            return {"name": chat.doctor.user.name, "doctor": True}
+        return {"name": chat.patient.name, "doctor": False}
+    return {"name": user.name, "doctor": role == Message.SenderRole.DOCTOR}
 
 
 def _preview(message: Message) -> str:
@@ -630,19 +630,16 @@ def _preview(message: Message) -> str:
     return str(message.get_kind_display())
 
 
-def _group_texts(chat: Chat, recipient: User, *, count: int, senders: int, last: Message) -> tuple[str, str]:
-    if senders > 1:
-        counterpart = (chat.patient.name if chat.doctor.user_id == recipient.pk
-                       else _("Dr. %(name)s") % {"name": chat.doctor.user.name})
-        title = ngettext("%(count)d new message in your conversation with %(name)s",
-                         "%(count)d new messages in your conversation with %(name)s", count) % {
-            "count": count, "name": counterpart}
-    else:
-        name = _display_name(chat, last.sender, last.sender_role)
-        title = (_("New message from %(name)s") % {"name": name} if count == 1 else
-                 ngettext("%(count)d new message from %(name)s", "%(count)d new messages from %(name)s", count)
-                 % {"count": count, "name": name})
-    return title, _preview(last)
+def _group_params(chat: Chat, recipient: User, *, count: int, senders: int, last: Message) -> dict:
+    """What the recipient's grouped message notification says (rendered by
+    telehealth.notification_texts): how many, from whom, and a preview of the last one (encrypted
+    at rest with the params, like the message itself)."""
+    counterpart = ({"name": chat.patient.name, "doctor": False} if chat.doctor.user_id == recipient.pk
+                   else {"name": chat.doctor.user.name, "doctor": True})
+    return {"count": count, "senders": senders, "counterpart": counterpart,
+            "sender": _sender_ref(chat, last.sender, last.sender_role), "seq": last.seq,
+            "preview_kind": last.kind, "redacted": message_is_redacted(last),
+            "preview": last.body[:140] if last.kind == Message.Kind.TEXT and not message_is_redacted(last) else ""}
 
 
 def _chat_notification_sync(*, chat: Chat, recipient: User, new_seq: int | None = None) -> Notification | None:
@@ -668,19 +665,15 @@ def _chat_notification_sync(*, chat: Chat, recipient: User, new_seq: int | None 
         return current
     last = unread.select_related("sender").get(seq=stats["last"])
     url = reverse("chat_detail", args=[chat.pk])
-    with translation.override(recipient.preferred_language or settings.LANGUAGE_CODE):
-        title, body = _group_texts(chat, recipient, count=stats["count"], senders=stats["senders"], last=last)
-        if current is None:
-            # The email says who wrote, never what: message content stays behind the login.
-            email_text = _("%(title)s.\n\nFor your privacy the message is not in this email. Read it in Haven:\n"
-                           "%(url)s") % {"title": title, "url": settings.SITE_URL + url}
+    params = _group_params(chat, recipient, count=stats["count"], senders=stats["senders"], last=last)
     if current is None:
-        return notification_send(recipient=recipient, kind=Notification.Kind.CHAT_MESSAGE, title=title, body=body,
-                                 url=url, email=True, email_text=email_text,
-                                 source_key=f"{_group_prefix(chat.pk)}{new_seq}")
-    if (current.title, current.body) != (title[:200], body):
-        current.title, current.body = title[:200], body
-        current.save(update_fields=["title", "body", "updated_at"])
+        return notification_send(recipient=recipient, kind=Notification.Kind.CHAT_MESSAGE, params=params,
+                                 url=url, email=True, source_key=f"{_group_prefix(chat.pk)}{new_seq}")
+    if current.params != params:
+        texts = render(Notification(recipient=recipient, kind=current.kind, params=params, url=current.url),
+                       language=recipient.preferred_language or settings.LANGUAGE_CODE)
+        current.params, current.title, current.body = params, texts.title, texts.body
+        current.save(update_fields=["params", "title", "body", "updated_at"])
         transaction.on_commit(lambda: _push_notification(current))
     return current
 
@@ -760,14 +753,18 @@ def message_redact(*, actor: User, message: Message, reason: str, request=None) 
         message.redacted_at = timezone.now()
         message.save(update_fields=["body", "file", "file_name", "file_type", "file_size", "redacted_at",
                                     "updated_at"])
-        # The bodies are encrypted: compare in Python (one grouped notification per member).
-        previews = [n for n in Notification.objects.filter(
-            kind=Notification.Kind.CHAT_MESSAGE, source_key__startswith=_group_prefix(chat.pk)).select_related("recipient")
-            if n.body == preview] if message.kind == Message.Kind.TEXT else []
-        for notification in previews:
+        # The params are encrypted: find the previews in Python (one grouped notification per
+        # member; rows from before params existed carry the preview in their body).
+        groups = Notification.objects.filter(kind=Notification.Kind.CHAT_MESSAGE,
+                                             source_key__startswith=_group_prefix(chat.pk)).select_related("recipient")
+        for notification in groups:
+            if notification.params is not None and notification.params.get("seq") == message.seq:
+                notification.params = {**notification.params, "redacted": True, "preview": ""}
+            elif notification.params is not None or message.kind != Message.Kind.TEXT or notification.body != preview:
+                continue
             with translation.override(notification.recipient.preferred_language or settings.LANGUAGE_CODE):
                 notification.body = _preview(message)
-            notification.save(update_fields=["body", "updated_at"])
+            notification.save(update_fields=["params", "body", "updated_at"])
         audit_record(action="chat.message_redacted", actor=actor, target=chat.patient, request=request,
                      chat=str(chat.pk), message=str(message.pk), seq=message.seq, kind=message.kind,
                      reason=reason, **had)
@@ -825,8 +822,7 @@ def chat_mark_urgent(*, actor: User, chat: Chat, urgent: bool = True) -> Chat:
             _check_urgent_rate(chat)
             notification = notification_send(
                 recipient=chat.doctor.user, kind=Notification.Kind.CHAT_URGENT, email=True,
-                title=_("Urgent message from %(patient)s") % {"patient": chat.patient.name},
-                body=_("%(who)s marked the conversation urgent.") % {"who": actor.name},
+                params={"patient": chat.patient.name, "who": actor.name},
                 url=reverse("chat_detail", args=[chat.pk]),
                 source_key=f"chaturgent:{chat.pk}:{int(chat.urgent_at.timestamp())}")
             sms_queue(notification)

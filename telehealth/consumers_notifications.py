@@ -33,6 +33,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.urls import path
 
 from telehealth.ws_auth import accept_subprotocol, opened_with_session
@@ -176,13 +177,18 @@ websocket_urlpatterns = [
 ]
 
 
-def notification_event(notification, *, unread: int) -> dict:
+def notification_event(notification, *, unread: int, reader=None) -> dict:
+    """The push of one notification, rendered in the reader's (the recipient's) language now."""
+    from telehealth.notification_texts import render
+
+    reader = reader or notification.recipient
+    texts = render(notification, reader=reader, language=reader.preferred_language or settings.LANGUAGE_CODE)
     return {
         "type": "notification",
         "id": str(notification.pk),
         "kind": notification.kind,
-        "title": notification.title,
-        "body": notification.body,
+        "title": texts.title,
+        "body": texts.body,
         "url": notification.url,
         "created_at": notification.created_at.isoformat() if notification.created_at else None,
         "unread": unread,
@@ -202,9 +208,13 @@ def notification_push(notification) -> bool:
         layer = get_channel_layer()
         if layer is None:
             return False
+        from accounts.models import User
+
         unread = Notification.objects.filter(recipient_id=notification.recipient_id, read_at__isnull=True).count()
+        # The recipient as they are now: a language or zone changed since the row was written counts.
+        reader = User.objects.get(pk=notification.recipient_id)
         async_to_sync(_group_send)(layer, notification_group(notification.recipient_id),
-                                   notification_event(notification, unread=unread))
+                                   notification_event(notification, unread=unread, reader=reader))
         return True
     except Exception:
         logger.warning("live push of notification %s failed", getattr(notification, "pk", None), exc_info=True)

@@ -22,9 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from accounts.models import Role, User
 from analytics.services import audit_record
@@ -87,26 +86,11 @@ def _source_key(chat: Chat) -> str:
     return f"chatesc:{chat.pk}:{chat.urgent_at.astimezone(dt.UTC):%Y%m%d%H%M%S%f}"
 
 
-def _when(value, user: User) -> str:
-    from clinic.notifications import when
-
-    return when(value, user)
-
-
 def _alert_staff(chat: Chat, user: User, minutes: int) -> Notification:
-    with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-        ctx = {"patient": chat.patient.name, "doctor": chat.doctor.user.name, "minutes": minutes,
-               "when": _when(chat.urgent_at, user)}
-        title = _("Urgent conversation unanswered: %(patient)s") % ctx
-        body = ngettext(
-            "%(patient)s marked their conversation with Dr. %(doctor)s urgent on %(when)s, and the doctor has "
-            "not answered for %(minutes)d minute. You cannot read the conversation: please contact the "
-            "patient or the doctor.",
-            "%(patient)s marked their conversation with Dr. %(doctor)s urgent on %(when)s, and the doctor has "
-            "not answered for %(minutes)d minutes. You cannot read the conversation: please contact the "
-            "patient or the doctor.", minutes) % ctx
     notification = notification_send(
-        recipient=user, kind=Notification.Kind.CHAT_URGENT_ESCALATED, title=title, body=body, email=True,
+        recipient=user, kind=Notification.Kind.CHAT_URGENT_ESCALATED, email=True,
+        params={"to": "staff", "patient": chat.patient.name, "doctor": chat.doctor.user.name, "minutes": minutes,
+                "urgent_at": chat.urgent_at.isoformat()},
         url=reverse("dashboard") + "#urgent-chats", source_key=_source_key(chat))
     sms_queue(notification)
     return notification
@@ -116,23 +100,10 @@ def _tell_doctor(chat: Chat, hospitals: list[str], minutes: int) -> Notification
     doctor = chat.doctor.user
     if not doctor.is_active:
         return None
-    with translation.override(doctor.preferred_language or settings.LANGUAGE_CODE):
-        ctx = {"patient": chat.patient.name, "minutes": minutes, "hospitals": ", ".join(hospitals)}
-        title = _("Urgent conversation with %(patient)s escalated") % ctx
-        if hospitals:
-            body = ngettext(
-                "The urgent conversation with %(patient)s had no answer for %(minutes)d minute, so the staff of "
-                "%(hospitals)s were alerted. Please answer it now or mark it handled.",
-                "The urgent conversation with %(patient)s had no answer for %(minutes)d minutes, so the staff of "
-                "%(hospitals)s were alerted. Please answer it now or mark it handled.", minutes) % ctx
-        else:
-            body = ngettext(
-                "The urgent conversation with %(patient)s had no answer for %(minutes)d minute, and no hospital "
-                "staff could be reached. Please answer it now.",
-                "The urgent conversation with %(patient)s had no answer for %(minutes)d minutes, and no hospital "
-                "staff could be reached. Please answer it now.", minutes) % ctx
-    return notification_send(recipient=doctor, kind=Notification.Kind.CHAT_URGENT_ESCALATED, title=title, body=body,
-                             email=True, url=reverse("chat_detail", args=[chat.pk]), source_key=_source_key(chat))
+    return notification_send(
+        recipient=doctor, kind=Notification.Kind.CHAT_URGENT_ESCALATED, email=True,
+        params={"to": "doctor", "patient": chat.patient.name, "minutes": minutes, "hospitals": hospitals},
+        url=reverse("chat_detail", args=[chat.pk]), source_key=_source_key(chat))
 
 
 def chat_urgent_escalate(*, chat_id, now=None) -> bool:

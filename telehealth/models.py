@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.fields import EncryptedTextField
+from core.fields import EncryptedJSONField, EncryptedTextField
 from core.models import BaseModel
 from core.storage import encrypted_storage
 
@@ -12,9 +12,13 @@ class Notification(BaseModel):
     """One in-app notification for one person, optionally also emailed.
 
     ``source_key`` names what caused it (``event:<id>``, ``reminder:<id>``): with the unique
-    constraint it makes a retried task a no-op instead of a second notification. The email's text
-    and calendar attachment are rendered in the recipient's language when the row is written, so
-    the delivery task only sends what is stored.
+    constraint it makes a retried task a no-op instead of a second notification.
+
+    What it says is ``kind`` + ``params`` (encrypted JSON: names, times, reasons, previews), rendered
+    when it is read, in the reader's language and time zone, by the kind's renderer in
+    ``telehealth.notification_texts`` (``rendered``); its e-mail is rendered the same way when it
+    is sent. ``title``/``body`` keep the text as first written: the fallback for rows without
+    params (written before params existed, or by a caller passing ready text) and for the admin.
     """
 
     class Kind(models.TextChoices):
@@ -34,12 +38,14 @@ class Notification(BaseModel):
         CALL_REQUESTED = "call.requested", _("Call requested")
         CALL_ACCEPTED = "call.accepted", _("Call request accepted")
         CALL_DECLINED = "call.declined", _("Call request declined")
+        ACCESS_INVITATION = "access.invitation", _("Access invitation")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=200)
     # Previews of chat messages and visit or cancellation reasons: encrypted at rest like their source.
     body = EncryptedTextField(_("message"), blank=True)
+    params = EncryptedJSONField(null=True, blank=True, editable=False)
     url = models.CharField(_("link"), max_length=500, blank=True, help_text=_("A path inside Haven."))
     source_key = models.CharField(max_length=80, blank=True, editable=False)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
@@ -67,6 +73,13 @@ class Notification(BaseModel):
     @property
     def is_unread(self):
         return self.read_at is None
+
+    @property
+    def rendered(self):
+        """Title, body (and e-mail) in the active language, for the recipient (cached per language)."""
+        from telehealth.notification_texts import render
+
+        return render(self)
 
 
 # --- telehealth: chat ------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ def notifications_for(user: User) -> QuerySet[Notification]:
     """The user's own notifications, unread first, newest first within each group."""
     if not user.is_authenticated:
         return Notification.objects.none()
-    return (Notification.objects.filter(recipient=user)
+    # The recipient comes along: rendering reads their time zone (telehealth.notification_texts).
+    return (Notification.objects.filter(recipient=user).select_related("recipient")
             .annotate(unread_rank=Case(When(read_at__isnull=True, then=Value(0)), default=Value(1),
                                        output_field=IntegerField()))
             .order_by("unread_rank", "-created_at")

@@ -8,27 +8,43 @@ when asked, queues the email on commit; on commit it is also pushed to the recip
 import logging
 
 from celery.exceptions import Retry
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from telehealth.models import Notification
+from telehealth.notification_texts import RENDERERS, render
 
 logger = logging.getLogger(__name__)
 
 
-def notification_send(*, recipient: User, kind: str, title: str, body: str = "", url: str = "",
-                      email: bool = False, ics: str | None = None, email_text: str = "",
-                      source_key: str = "") -> Notification:
+def notification_send(*, recipient: User, kind: str, params: dict | None = None, url: str = "",
+                      email: bool = False, ics: str | None = None, source_key: str = "",
+                      title: str = "", body: str = "", email_text: str = "") -> Notification:
     """Create a notification (once per ``source_key``) and queue its email on commit.
 
-    ``email_text`` is the full email body (defaults to the in-app body and link); ``ics`` an
-    iCalendar document attached to the email. With a ``source_key`` that was already used for this
-    recipient and kind, the existing row is returned and nothing is queued again.
+    ``params`` (JSON, stored encrypted) are what the kind's renderer in
+    ``telehealth.notification_texts`` needs: the texts are rendered whenever the notification is
+    shown or e-mailed, in the reader's language then. ``ics`` is an iCalendar document attached to
+    the email. With a ``source_key`` that was already used for this recipient and kind, the
+    existing row is returned and nothing is queued again.
+
+    Without params, ``title``/``body`` (and ``email_text``, the whole email) are stored and shown
+    as given, in whatever language they were written.
     """
     if kind not in Notification.Kind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
-    values = {"title": title[:200], "body": body, "url": url, "email_requested": email,
+    if params is not None and kind not in RENDERERS:
+        raise ValueError(f"notification kind {kind!r} has no renderer in telehealth.notification_texts")
+    if params is not None:
+        # The text as first written, in the recipient's language: the admin's and the fallback's.
+        texts = render(Notification(recipient=recipient, kind=kind, params=params, url=url, ics=ics or ""),
+                       language=recipient.preferred_language or settings.LANGUAGE_CODE)
+        title, body, email_text = texts.title, texts.body, ""
+    elif not title:
+        raise ValueError("a notification needs params (or a title)")
+    values = {"title": title[:200], "body": body, "params": params, "url": url, "email_requested": email,
               "email_text": email_text, "ics": ics or ""}
     with transaction.atomic():
         if source_key:

@@ -27,6 +27,7 @@ def _calendar_part(ics: str) -> MIMEText:
 @shared_task(**RETRY)
 def notification_email_send(notification_id: str) -> bool:
     from telehealth.models import Notification
+    from telehealth.notification_texts import email_text, render
 
     with transaction.atomic():
         notification = (Notification.objects.select_for_update().select_related("recipient")
@@ -36,10 +37,9 @@ def notification_email_send(notification_id: str) -> bool:
         to = notification.recipient.email
         if not to or not notification.recipient.is_active:
             return False
-        body = notification.email_text or "\n\n".join(
-            part for part in (notification.body, settings.SITE_URL + notification.url if notification.url else "")
-            if part)
-        message = EmailMessage(notification.title, body, settings.DEFAULT_FROM_EMAIL, [to])
+        # Rendered now, in the recipient's language (telehealth.notification_texts).
+        texts = render(notification, language=notification.recipient.preferred_language or settings.LANGUAGE_CODE)
+        message = EmailMessage(texts.title, email_text(notification, texts), settings.DEFAULT_FROM_EMAIL, [to])
         if notification.ics:
             message.attach(_calendar_part(notification.ics))
         message.send()

@@ -10,12 +10,11 @@ the patient's own account. Dates are the patient's local dates (``selectors.pati
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.services import audit_record
@@ -481,12 +480,5 @@ def _remind(user, patient: Patient, day: dt.date, send, kind) -> None:
         url = reverse("wellness_today") + ("" if own else f"?patient={patient.pk}")
     except NoReverseMatch:  # the pages are not mounted (API-only deployment)
         url = reverse("dashboard")
-    with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-        if own:
-            title = _("How was your day?")
-            body = _("You haven't checked in today. It takes a few taps: mood, stress, sleep.")
-        else:
-            title = _("How was %(name)s's day?") % {"name": patient.name}
-            body = _("Nothing was logged for %(name)s today. It takes a few taps.") % {"name": patient.name}
-    send(recipient=user, kind=kind, title=title, body=body, url=url,
+    send(recipient=user, kind=kind, params={"own": own, "patient": patient.name}, url=url,
          source_key=f"wellness-reminder:{patient.pk}:{day.isoformat()}")
