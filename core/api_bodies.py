@@ -49,6 +49,7 @@ def _decode(field: str, value) -> SimpleUploadedFile:
     data = file.data.strip()
     if data.startswith("data:") and "," in data:  # a data: URL
         data = data.split(",", 1)[1]
+    data = "".join(data.split())  # line-wrapped (MIME) base64
     # Refuse before decoding what cannot fit (base64 is 4 characters per 3 bytes).
     if len(data) > (settings.MAX_UPLOAD_MB * 1024 * 1024 * 4) // 3 + 4:
         raise NinjaValidationError([{"loc": (field,), "type": "file_too_large",
