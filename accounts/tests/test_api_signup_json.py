@@ -68,10 +68,13 @@ def test_an_oversized_base64_file_is_refused_before_it_is_decoded(client, settin
     assert response.json()["detail"][0]["field"] == "identity_proof"
 
 
-def test_bad_json_and_other_content_types_are_4xx(client):
+def test_bad_json_and_other_content_types_are_4xx(client, settings):
     assert client.post("/api/v1/auth/patient-signup", "{nope", content_type="application/json").status_code == 400
     assert client.post("/api/v1/auth/patient-signup", "[]", content_type="application/json").status_code == 422
     assert client.post("/api/v1/auth/patient-signup", "x", content_type="text/plain").status_code == 415
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    too_big = post(client, "patient-signup", {"name": "x" * 200})
+    assert too_big.status_code == 413 and "multipart" in too_big.json()["detail"]
     assert not User.objects.exists()
 
 
