@@ -7,8 +7,7 @@ from uuid import UUID
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Status
-from ninja.files import UploadedFile
+from ninja import Router, Status
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
 from pydantic import EmailStr, Field
@@ -18,6 +17,7 @@ from accounts.models import Role, User
 from accounts.throttles import login_throttle, refresh_throttle, signup_throttle
 from accounts.tokens import TokenError, issue_pair, revoke_family_of, rotate, user_for_token
 from clinic.models import Gender
+from core.api_bodies import body_openapi, json_or_form
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.schemas import Labels, LimitOffsetPagination, Schema
 
@@ -93,9 +93,21 @@ class TokensOut(Schema):
 
 
 class LoginIn(Schema):
-    login: str = Field(..., min_length=3, description="Email address or phone number")
+    login: str | None = Field(None, min_length=3, description="Email address or phone number (or send email or phone)")
+    email: str | None = Field(None, min_length=3, max_length=254, description="Instead of login")
+    phone: str | None = Field(None, min_length=3, max_length=30, description="Instead of login")
     password: str = Field(..., min_length=1)
     otp: str | None = Field(None, description="Authenticator or backup code, when two-factor is on")
+
+    def credentials(self) -> dict:
+        """The authenticate() keyword for the one identifier sent (422 on ``login`` otherwise)."""
+        if len([name for name in ("login", "email", "phone") if getattr(self, name)]) != 1:
+            raise ValidationError({"login": [_("Send one of login, email or phone.")]})
+        if self.email:
+            return {"email": self.email.strip()}
+        if self.phone:
+            return {"phone": self.phone.strip()}
+        return {"email" if "@" in self.login else "phone": self.login.strip()}
 
 
 class RefreshIn(Schema):
@@ -181,8 +193,7 @@ auth_router = Router(tags=["auth"])
 @auth_router.post("/login", auth=None, response=TokensOut, throttle=[login_throttle],
                   summary="Sign in with email or phone + password (+ two-factor code)")
 def login(request, payload: LoginIn):
-    key = "email" if "@" in payload.login else "phone"
-    user = authenticate(request, **{key: payload.login.strip(), "password": payload.password})
+    user = authenticate(request, password=payload.password, **payload.credentials())
     if getattr(request, "axes_locked_out", False):
         from accounts.lockout import lockout_message
 
@@ -239,32 +250,50 @@ def _timeslots(raw: str):
     return value
 
 
+class DoctorSignupJSONIn(DoctorSignupIn):
+    proposed_timeslots: list[dict] | str = Field(
+        ..., description='A list (or its JSON text), e.g. [{"weekday": 0, "start": "09:00", "end": "13:00"}] (Monday=0)')
+
+
+# Sign-ups take a JSON body (files as base64 objects, core.api_bodies) or multipart, alike.
+PATIENT_FILES, DOCTOR_FILES = ("photo",), ("identity_proof", "cv_file", "photo")
+SIGNUP_SCHEMAS = (PatientSignupIn, DoctorSignupIn, DoctorSignupJSONIn, HospitalSignupIn)
+
+
 @auth_router.post("/patient-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
-                  summary="Create a patient account (then sign in with /auth/login)")
-def patient_signup(request, data: Form[PatientSignupIn], photo: File[UploadedFile] = None):
+                  summary="Create a patient account (then sign in with /auth/login); JSON or multipart",
+                  openapi_extra=body_openapi(PatientSignupIn, PatientSignupIn, files=PATIENT_FILES))
+def patient_signup(request):
+    data, files = json_or_form(request, PatientSignupIn, PatientSignupIn, files=PATIENT_FILES)
     services.patient_signup(
         name=data.name, date_of_birth=data.date_of_birth, gender=data.gender,
         preferred_language=data.preferred_language, location=data.location, phone=data.phone,
-        password=data.password, email=data.email, photo=photo, timezone_name=data.timezone, request=request)
+        password=data.password, email=data.email, photo=files["photo"], timezone_name=data.timezone,
+        request=request)
     return _signup_accepted()
 
 
 @auth_router.post("/doctor-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
-                  summary="Apply as a doctor (multipart, with identity proof); pending until approved")
-def doctor_signup(request, data: Form[DoctorSignupIn], identity_proof: File[UploadedFile],
-                  cv_file: File[UploadedFile] = None, photo: File[UploadedFile] = None):
+                  summary="Apply as a doctor (with identity proof; JSON or multipart); pending until approved",
+                  openapi_extra=body_openapi(DoctorSignupIn, DoctorSignupJSONIn, files=DOCTOR_FILES,
+                                             required_files=("identity_proof",)))
+def doctor_signup(request):
+    data, files = json_or_form(request, DoctorSignupIn, DoctorSignupJSONIn, files=DOCTOR_FILES)
+    timeslots = data.proposed_timeslots
     services.doctor_apply(
         name=data.name, email=data.email, phone=data.phone, password=data.password,
         specialty=data.specialty, years_experience=data.years_experience, cv_text=data.cv_text,
-        identity_proof=identity_proof, cv_file=cv_file, photo=photo,
-        proposed_timeslots=_timeslots(data.proposed_timeslots),
+        identity_proof=files["identity_proof"], cv_file=files["cv_file"], photo=files["photo"],
+        proposed_timeslots=timeslots if isinstance(timeslots, list) else _timeslots(timeslots),
         preferred_language=data.preferred_language, timezone_name=data.timezone, request=request)
     return _signup_accepted()
 
 
 @auth_router.post("/hospital-signup", auth=None, response={202: SignupAcceptedOut}, throttle=[signup_throttle],
-                  summary="Register a hospital and its first staff user; pending until approved")
-def hospital_signup(request, data: HospitalSignupIn):
+                  summary="Register a hospital and its first staff user (JSON or form); pending until approved",
+                  openapi_extra=body_openapi(HospitalSignupIn, HospitalSignupIn))
+def hospital_signup(request):
+    data, _files = json_or_form(request, HospitalSignupIn, HospitalSignupIn, lists=("specialities",))
     services.hospital_signup(
         hospital_name=data.hospital_name, address=data.address, city=data.city, state=data.state,
         country=data.country, pin_code=data.pin_code, contact=data.contact,

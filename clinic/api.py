@@ -18,6 +18,7 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict, EmailStr, Field
 
 from clinic import scheduling, selectors, services
+from clinic.extras import extras_get
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
 from core.schemas import Labels, LimitOffsetPagination, Schema, date_in_range, date_range_message
 from telehealth.calls import call_record
@@ -351,6 +352,18 @@ class CallRecordOut(Schema):
         None, description='"timeout": the connection was lost and ended_at is the last time someone was seen')
 
 
+class CallRequestLinkOut(Schema):
+    id: str = Field(..., description="The chat call request (GET /call-requests/{id}) this appointment was booked for")
+    audio_only: bool = False
+
+
+class AppointmentExtrasOut(Schema):
+    """What the server attached to the appointment (clinic.extras). Clients read it, never write it."""
+
+    call: CallRecordOut | None = Field(None, description="The online call's log, once it has started (as ``call``)")
+    call_request: CallRequestLinkOut | None = Field(None, description="The chat call request it was booked for")
+
+
 class AppointmentOut(Schema):
     id: UUID
     patient: Ref
@@ -367,11 +380,16 @@ class AppointmentOut(Schema):
     cancelled_by: str | None
     cancellation_reason: str
     call: CallRecordOut | None = Field(None, description="the online call, once it has started")
+    extras: AppointmentExtrasOut = Field(..., description="What the server attached: the call log, the call request")
     created_at: dt.datetime
 
     @staticmethod
     def resolve_call(obj):
         return call_record(obj)
+
+    @staticmethod
+    def resolve_extras(obj):
+        return {"call": call_record(obj), "call_request": extras_get(obj, "call_request")}
 
     @staticmethod
     def resolve_doctor(obj):
@@ -425,6 +443,10 @@ class AppointmentDetailOut(AppointmentOut):
 
 
 class AppointmentIn(Schema):
+    # A field sent that is not one of these (``extras`` above all: the server's) is refused, not
+    # silently dropped: a client must not believe it stored something it did not.
+    model_config = ConfigDict(extra="forbid")
+
     patient_id: UUID
     doctor_id: UUID
     start: dt.datetime = Field(..., description="ISO 8601 with offset, e.g. 2030-01-07T09:00:00+00:00")

@@ -44,7 +44,14 @@ ERROR_SCHEMA = {
 class HavenAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ERROR_SCHEMA
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorOut"] = ERROR_SCHEMA
+        # The definitions that JSON-or-form bodies (core.api_bodies: the sign-ups) refer to.
+        from accounts.api import SIGNUP_SCHEMAS
+        from core.api_bodies import json_schema_defs
+
+        for name, definition in json_schema_defs(*SIGNUP_SCHEMAS).items():
+            components.setdefault(name, definition)
         _local_times(schema)
         error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
         for operations in schema["paths"].values():

@@ -2,7 +2,8 @@
 
 Browsers authenticate with their session cookie; API clients with a JWT in a header or
 subprotocol, or a one-use ticket (telehealth.ws_auth, applied to every route in config/asgi.py).
-Every consumer checks membership through the access policy.
+Every consumer checks membership through the access policy. A path not listed here is refused
+with 4404 (telehealth.ws_router).
 """
 
 from django.urls import path
@@ -14,5 +15,8 @@ from telehealth.consumers_notifications import websocket_urlpatterns as notifica
 websocket_urlpatterns = [
     *notification_routes,
     path("ws/chats/<uuid:chat_id>/", ChatConsumer.as_asgi()),
+    # The same socket at the path of the API specification (`?token=` takes a one-use ticket
+    # from POST /api/v1/ws-ticket; a JWT goes in the Authorization header or the subprotocol).
+    path("api/v1/chats/ws/<uuid:chat_id>", ChatConsumer.as_asgi()),
     *call_routes,
 ]

@@ -220,10 +220,13 @@ class WsTicketOut(Schema):
 
 
 @router.post("/ws-ticket", response=WsTicketOut,
-             summary="A one-use ticket to open a websocket: /ws/...?ticket=<ticket> within 60 s")
+             summary="A one-use ticket to open a websocket (?ticket= or ?token=) within 60 s")
 def ws_ticket(request):
     """For clients that can set neither a header nor a subprotocol: the ticket, not a JWT, goes in
-    the socket's URL (URLs are logged; a used or expired ticket is worthless)."""
+    the socket's URL (URLs are logged; a used or expired ticket is worthless). Sockets:
+    ``/api/v1/chats/ws/{chat_id}?token=<ticket>`` (or ``/ws/chats/{chat_id}/?ticket=<ticket>``),
+    ``/ws/calls/{room_id}/?ticket=``, ``/ws/notifications/?ticket=``. Native clients may instead
+    send ``Authorization: Bearer <access>`` on the handshake; no ``Origin`` is needed either way."""
     from telehealth.ws_auth import ticket_ttl, ws_ticket_issue
 
     return {"ticket": ws_ticket_issue(user=request.auth), "expires_in": ticket_ttl()}

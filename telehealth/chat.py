@@ -432,27 +432,39 @@ def _push_unread_totals(chat: Chat, *, user_ids=None):
     transaction.on_commit(push, robust=True)
 
 
+def _not_in_care_team():
+    return PermissionDenied(_("You can message only the doctors in the patient's care team. A doctor joins it when "
+                              "you book an appointment with them or accept their invitation."))
+
+
 def chat_open(*, actor: User | None, patient: Patient, doctor: DoctorProfile) -> Chat:
     """The pair's chat, created on first use. ``actor`` None is the system (the mapping service);
-    otherwise the actor must be the doctor or act for the patient."""
+    otherwise the actor must be the doctor or act for the patient, and either way the doctor must
+    be in the patient's care team (a chat is the care team's channel, never a way to reach any
+    doctor in the directory)."""
     if actor is not None:
         own_doctor = doctor_profile_of(actor)
-        allowed = (own_doctor is not None and own_doctor.pk == doctor.pk and
-                   care_team_patient_ids(doctor).filter(patient_id=patient.pk).exists()) or \
-            relation_of(actor, patient.pk) is not None
-        if not allowed:
-            raise NotFound(_("Patient not found."))
+        is_the_doctor = own_doctor is not None and own_doctor.pk == doctor.pk
+        acts_for_patient = relation_of(actor, patient.pk) is not None
+        in_care_team = care_team_patient_ids(doctor).filter(patient_id=patient.pk).exists()
+        if not acts_for_patient and not (is_the_doctor and in_care_team):
+            raise NotFound(_("Patient not found."))  # a doctor learns nothing of someone else's patient
+        if not in_care_team:
+            raise _not_in_care_team()
     chat, _created = Chat.objects.get_or_create(patient=patient, doctor=doctor)
     return chat
 
 
 def chat_open_for_appointment(*, actor: User, appointment: Appointment) -> Chat:
-    """From an appointment both sides can see: its patient and doctor's chat."""
+    """From an appointment both sides can see: its patient and doctor's chat, while that doctor is
+    in the patient's care team."""
     if appointment.doctor_id is None:
         raise NotFound(_("This appointment has no doctor yet."))
-    side_ok = (appointment.doctor.user_id == actor.pk and _doctor_in_care_team(actor, appointment.patient_id)) or \
-        relation_of(actor, appointment.patient_id) is not None
-    if not side_ok:
+    in_care_team = care_team_patient_ids(appointment.doctor).filter(patient_id=appointment.patient_id).exists()
+    if relation_of(actor, appointment.patient_id) is not None:
+        if not in_care_team:
+            raise _not_in_care_team()
+    elif not (appointment.doctor.user_id == actor.pk and in_care_team):
         raise NotFound(_("Appointment not found."))
     chat, _created = Chat.objects.get_or_create(patient_id=appointment.patient_id, doctor_id=appointment.doctor_id)
     return chat

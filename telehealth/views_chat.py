@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import selectors as clinic_selectors
+from core.errors import PermissionDenied
 from telehealth import chat as chats
 from telehealth.escalation import chat_resolve_urgent, escalation_reached_staff
 
@@ -94,5 +95,9 @@ def chat_urgent_resolve(request, chat_id):
 @login_required
 def chat_open_for_appointment(request, appointment_id):
     appointment = clinic_selectors.appointment_get(fetched_by=request.user, appointment_id=appointment_id)
-    chat = chats.chat_open_for_appointment(actor=request.user, appointment=appointment)
+    try:
+        chat = chats.chat_open_for_appointment(actor=request.user, appointment=appointment)
+    except PermissionDenied as refused:  # the doctor is no longer in the patient's care team
+        messages.error(request, refused.message)
+        return redirect("appointment_detail", appointment.pk)
     return redirect("chat_detail", chat.pk)

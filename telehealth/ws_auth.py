@@ -7,7 +7,8 @@ string. A socket authenticates with, in this order:
 2. the ``Sec-WebSocket-Protocol`` pair ``haven.jwt, <access JWT>`` — browsers cannot set headers on
    a WebSocket but can offer subprotocols (``new WebSocket(url, ["haven.jwt", token])``); the server
    answers ``haven.jwt``, never echoing the token;
-3. ``?ticket=<ticket>`` (or, for older clients, ``?token=<ticket>``) — a one-use ticket from
+3. ``?ticket=<ticket>`` (or ``?token=<ticket>``, as the API specification's
+   ``/api/v1/chats/ws/{chat_id}?token=`` names it) — a one-use ticket from
    ``POST /api/v1/ws-ticket``, valid WS_TICKET_TTL_SECONDS (60 s). Logged or not, it is worthless
    once used or a minute old. A JWT in ``?token=`` is refused.
 4. otherwise the session cookie (AuthMiddlewareStack): browsers on Haven's own pages.

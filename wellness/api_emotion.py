@@ -2,6 +2,9 @@
 
 POST /auth/face-capture            multipart ``frames`` (1–5 JPEG/PNG, ≤ 2 MB each) -> 202 {job_id}
 GET  /auth/face-capture/{job_id}   status and result (the person who captured it; others 404)
+GET  /auth/face-capture/consent    your current consent (capture, keep_images, keep)
+PUT  /auth/face-capture/consent    give or change it (one ConsentRecord + audit event per change)
+DELETE /auth/face-capture/consent  withdraw it (kept pictures are deleted) -> the new state
 GET  /patients/{id}/emotions       snapshot history (patient, family, care team, admins; audited)
 DELETE /patients/{id}/emotions     erase everything (the patient's own account only) -> 204
 
@@ -11,7 +14,7 @@ Every result carries ``label``: an automated estimate, not a diagnosis.
 import datetime as dt
 from uuid import UUID
 
-from ninja import File, Router, Status
+from ninja import Field, File, Router, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -61,6 +64,46 @@ class EmotionSnapshotOut(Schema):
     @staticmethod
     def resolve_label(obj):
         return str(snapshots.AI_LABEL)
+
+
+class EmotionConsentOut(Schema):
+    capture: bool = Field(..., description="Emotion snapshots may be taken")
+    keep_images: bool = Field(..., description="The pictures of each snapshot are kept (encrypted)")
+    keep: snapshots.Keep = Field(..., description="What of each result is stored")
+    text_version: str = Field(..., description="The version of the consent text these choices refer to")
+    label: str
+
+
+class EmotionConsentIn(Schema):
+    capture: bool = Field(..., description="Allow emotion snapshots (false withdraws the consent)")
+    keep_images: bool = Field(False, description="Also keep the pictures (only with capture)")
+    keep: snapshots.Keep | None = Field(None, description="What of each result to store; absent leaves it as it is")
+
+
+def _consent_out(consent):
+    return {"capture": consent.capture, "keep_images": consent.keep_images, "keep": consent.keep,
+            "text_version": snapshots.CONSENT_TEXT_VERSION, "label": str(snapshots.AI_LABEL)}
+
+
+@emotion_router.get("/auth/face-capture/consent", response=EmotionConsentOut, tags=["emotions"],
+                    summary="Your consent to emotion snapshots (your own patient record only)")
+def emotion_consent_get(request):
+    snapshots.own_patient_of(request.auth)
+    return _consent_out(snapshots.emotion_consent_of(request.auth))
+
+
+@emotion_router.put("/auth/face-capture/consent", response=EmotionConsentOut, tags=["emotions"],
+                    summary="Give, change or withdraw your consent to emotion snapshots (recorded and audited)")
+def emotion_consent_put(request, payload: EmotionConsentIn):
+    consent = snapshots.emotion_consent_set(user=request.auth, capture=payload.capture,
+                                            keep_images=payload.keep_images, keep=payload.keep, request=request)
+    return _consent_out(consent)
+
+
+@emotion_router.delete("/auth/face-capture/consent", response=EmotionConsentOut, tags=["emotions"],
+                       summary="Withdraw your consent: no more snapshots, kept pictures are deleted")
+def emotion_consent_delete(request):
+    return _consent_out(snapshots.emotion_consent_withdraw(user=request.auth, request=request))
 
 
 @emotion_router.post("/auth/face-capture", response={202: FaceCaptureJob}, tags=["emotions"],

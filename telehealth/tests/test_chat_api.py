@@ -58,6 +58,35 @@ def test_it_opens_a_chat_for_a_mapping_but_not_for_strangers(alice, grace, carol
     assert Chat.objects.count() == 1
 
 
+def test_a_patient_cannot_open_a_chat_with_a_doctor_outside_the_care_team(alice, grace, carol, dave):
+    """Any doctor of the directory was reachable before: the patient's side got a chat with Dave."""
+    CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
+    body = {"patient_id": str(alice.patient_record.pk), "doctor_id": str(dave.doctor_profile.pk)}
+    for who in (alice, grace):
+        response = api(who).post("/api/v1/chats", body, content_type="application/json")
+        assert response.status_code == 403, response.content
+        assert "care team" in response.json()["detail"]
+    assert not Chat.objects.filter(doctor=dave.doctor_profile).exists()
+    with pytest.raises(chats.PermissionDenied):
+        chats.chat_open(actor=alice, patient=alice.patient_record, doctor=dave.doctor_profile)
+
+
+def test_an_appointment_opens_the_chat_only_while_its_doctor_is_in_the_care_team(alice, carol):
+    from telehealth.tests.helpers import book, days_ahead, open_all_week
+
+    open_all_week(carol)
+    appointment = book(alice, carol, days_ahead(3))
+    CareTeamMember.objects.filter(doctor=carol.doctor_profile, patient=alice.patient_record).delete()
+    body = {"appointment_id": str(appointment.pk)}
+    assert api(alice).post("/api/v1/chats", body, content_type="application/json").status_code == 403
+    assert api(carol).post("/api/v1/chats", body, content_type="application/json").status_code == 404
+    # The page says why and goes back to the appointment.
+    page = login_verified(Client(), alice).post(f"/appointments/{appointment.pk}/chat/", follow=True)
+    assert page.redirect_chain[-1][0] == f"/appointments/{appointment.pk}/"
+    assert "care team" in page.content.decode()
+    assert not Chat.objects.exists()
+
+
 # --- access matrix ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("who,status", [("alice", 200), ("grace", 200), ("carol", 200), ("bob", 404),

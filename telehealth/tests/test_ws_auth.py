@@ -120,3 +120,32 @@ def test_a_cookie_session_still_needs_its_origin(layer, chat, alice):
     assert not connected
     connected, _ = run(connects, f"/ws/chats/{chat.pk}/", [cookie])
     assert not connected
+
+
+def test_the_spec_path_takes_a_ticket_in_token_and_needs_no_origin(layer, chat, alice, bob):
+    """/api/v1/chats/ws/{chat_id}?token= (the API specification's path) is the chat socket: a
+    mobile app with a ticket, or its JWT in the header, joins without a browser Origin."""
+
+    async def first_frames(path, headers=()):
+        comm = WebsocketCommunicator(app(), path, headers=list(headers))
+        connected, _ = await comm.connect()
+        assert connected
+        frame, _ = await receive_until(comm, "presence")
+        await comm.send_json_to({"type": "message", "client_id": "m1", "body": "from the app"})
+        ack, _ = await receive_until(comm, "ack")
+        await comm.disconnect()
+        return frame, ack
+
+    frame, ack = run(first_frames, f"/api/v1/chats/ws/{chat.pk}?token={ticket_for(alice)}")
+    assert frame["type"] == "presence" and ack["type"] == "ack"
+    assert run(connects, f"/api/v1/chats/ws/{chat.pk}", [bearer_header(issue_pair(alice)["access"])])[0]
+    assert run(connects, f"/api/v1/chats/ws/{chat.pk}?token={ticket_for(bob)}") == (False, 4403)  # not his
+
+
+@pytest.mark.parametrize("path", ["/api/v1/chats/ws/not-a-uuid", "/ws/nothing-here/", "/api/v1/ai-assistant/ws/x",
+                                  "/"])
+def test_an_unknown_socket_path_is_refused_cleanly(layer, alice, path):
+    """No route: the handshake is refused with 4404 (before: ValueError, an HTTP 500), with a
+    credential or a same-origin cookie alike."""
+    assert run(connects, path, [bearer_header(issue_pair(alice)["access"])]) == (False, 4404)
+    assert run(connects, path, [ORIGIN]) == (False, 4404)

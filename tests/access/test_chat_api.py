@@ -7,6 +7,11 @@ former = {"chat_id": lambda w: w.former_chat.pk}  # Dave's chat with Alice, from
 
 ROWS = [
     api("POST", "/api/v1/chats", 401, 200, 401, 200, 404, 200, 401, 404, 404, 404, 403, data=lambda w: {"appointment_id": str(w.appointment.pk)}),
+    api("POST", "/api/v1/chats", 401, 200, 401, 200, 404, 200, 401, 404, 404, 404, 403, note="care-team doctor",
+        data=lambda w: {"patient_id": str(w.patient.pk), "doctor_id": str(w.carol.doctor_profile.pk)}),
+    # A chat is the care team's channel: the patient's side is told so (403), others learn nothing (404).
+    api("POST", "/api/v1/chats", 401, 403, 401, 403, 404, 404, 401, 404, 404, 404, 403, note="doctor outside the care team",
+        data=lambda w: {"patient_id": str(w.patient.pk), "doctor_id": str(w.dave.doctor_profile.pk)}),
     api("GET", "/api/v1/chats", 401, 200, 401, 200, 200, 200, 401, 200, 200, 200, 403, clinical={"grace"}),  # a text preview: the last message of Carol's chat is a file,
     api("GET", "/api/v1/chats/unread", 401, 200, 401, 200, 200, 200, 401, 200, 200, 200, 403),
     api("GET", "/api/v1/chats/{chat_id}", 401, 200, 401, 200, 404, 200, 401, 404, 404, 404, 403),

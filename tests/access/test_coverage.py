@@ -6,6 +6,8 @@ import importlib
 import pkgutil
 import re
 
+import pytest
+
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -106,7 +108,11 @@ def test_every_row_has_a_cell_for_every_named_person_and_pseudo_role():
     assert not short, f"rows without a cell for every role (or still drafts): {short}"
 
 
-def test_unknown_api_paths_answer_json_404(client):
-    response = client.get("/api/v1/no-such-thing/")
+@pytest.mark.parametrize("method, path", [
+    ("get", "/api/v1/no-such-thing/"), ("post", "/api/v1/no-such-thing"), ("get", "/api/v1/chats/x/y/z"),
+    ("get", "/api/v1/chats/ws/00000000-0000-0000-0000-000000000000"), ("delete", "/api/v1/ai-assistant/sessions/x"),
+])
+def test_unknown_api_paths_answer_json_404(client, method, path):
+    response = getattr(client, method)(path)
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}

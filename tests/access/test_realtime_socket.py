@@ -7,6 +7,8 @@ ROWS = [
     row("socket", "WS", "ws/chats/<uuid:chat_id>/", 4403, ACCEPT, 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, 4403, 4403),
     row("socket", "WS", "ws/chats/<uuid:chat_id>/", 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, 4403, 4403,
         4403, 4403, params={"chat_id": lambda w: w.former_chat.pk}, note="care team left"),
+    # The API specification's path of the chat socket: the same consumer, the same cells.
+    row("socket", "WS", "api/v1/chats/ws/<uuid:chat_id>", 4403, ACCEPT, 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, 4403, 4403),
     row("socket", "WS", "ws/calls/<str:room_id>/", 4403, 4410, 4403, 4403, 4403, 4410, 4403, 4403, 4403, 4403, 4403),
 ]
 

@@ -55,6 +55,37 @@ class TestClientsCannotWriteExtras:
         assert "extras" not in schema["properties"] and schema.get("additionalProperties") is False
 
 
+class TestExtrasAreReturned:
+    """``extras`` was accepted on booking and never answered: now what the server attached is
+    returned (read-only), and a booking that sends extras is refused like an update."""
+
+    def test_the_call_log_and_call_request_come_back(self, client, alice, appointment):
+        call = calls.call_start_record(appointment_id=appointment.pk)
+        Appointment.objects.filter(pk=appointment.pk).update(
+            extras={**Appointment.objects.get(pk=appointment.pk).extras, "call_request": {"id": "cr-1"}})
+        body = client.get(f"/api/v1/appointments/{appointment.pk}",
+                          HTTP_AUTHORIZATION=f"Bearer {issue_pair(alice)['access']}").json()
+        assert body["extras"]["call_request"] == {"id": "cr-1", "audio_only": False}
+        assert body["extras"]["call"]["started_at"] == body["call"]["started_at"]
+        started = dt.datetime.fromisoformat(call["started_at"])
+        assert abs(dt.datetime.fromisoformat(body["call"]["started_at"]) - started) < dt.timedelta(milliseconds=1)
+
+    def test_a_booking_that_sends_extras_is_refused(self, client, alice, carol, appointment):
+        body = {"patient_id": str(alice.patient_record.pk), "doctor_id": str(carol.doctor_profile.pk),
+                "start": "2030-01-07T09:00:00+00:00", "type": "remote", "extras": FORGED_CALL}
+        response = client.post("/api/v1/appointments", json.dumps(body), content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {issue_pair(alice)['access']}")
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["field"] == "extras"
+
+    def test_extras_is_documented_in_the_answer(self):
+        from config.api import api
+
+        schemas = api.get_openapi_schema()["components"]["schemas"]
+        assert "extras" in schemas["AppointmentOut"]["required"]
+        assert "extras" not in schemas["AppointmentIn"]["properties"]
+
+
 MALFORMED = [
     ["not", "a", "dict"],
     "a string",
@@ -79,6 +110,7 @@ class TestMalformedStoredExtras:
             headers = {"HTTP_AUTHORIZATION": f"Bearer {issue_pair(user)['access']}"}
             detail = client.get(f"/api/v1/appointments/{appointment.pk}", **headers)
             assert detail.status_code == 200 and detail.json()["call"] is None
+            assert detail.json()["extras"] == {"call": None, "call_request": None}
             assert client.get("/api/v1/appointments", **headers).status_code == 200
 
     def test_the_pages_still_open(self, client, alice, carol, appointment):
