@@ -46,6 +46,8 @@ ROWS = [
     api("POST", "/api/v1/access/{kind}/{link_id}/accept", 401, 403, 401, 404, 200, 404, 401, 404, 404, 404, 403, params=family_invitation, note="family invitation"),
     api("POST", "/api/v1/access/{kind}/{link_id}/decline", 401, 204, 401, 404, 404, 404, 401, 404, 404, 404, 403, params=referral),
     api("POST", "/api/v1/access/{kind}/{link_id}/decline", 401, 403, 401, 404, 204, 404, 401, 404, 404, 404, 403, params=family_invitation, note="family invitation"),
+    api("POST", "/api/v1/access/invite", 401, 202, 401, 403, 404, 403, 401, 404, 403, 202, 403, data=lambda w: {"patient_id": str(w.patient.pk), "login": "nobody@example.com", "relation": "other"}),
+    api("PUT", "/api/v1/access/{kind}/{link_id}", 401, 200, 401, 200, 404, 404, 401, 404, 404, 404, 403, params=family_link, data={"relation": "other"}),
     api("DELETE", "/api/v1/access/{kind}/{link_id}", 401, 204, 401, 204, 404, 404, 401, 404, 404, 404, 403, params=family_link),
 ]
 
