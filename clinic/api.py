@@ -20,6 +20,7 @@ from pydantic import ConfigDict, EmailStr, Field
 from clinic import scheduling, selectors, services
 from clinic.extras import extras_get
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
+from core.errors import NotFound
 from core.schemas import Labels, LimitOffsetPagination, Schema, date_in_range, date_range_message
 from telehealth.calls import call_record
 
@@ -982,6 +983,42 @@ def access_decline(request, kind: str, link_id: UUID):
     link = selectors.access_link_get(fetched_by=request.auth, kind=kind, link_id=link_id)
     services.access_decline(actor=request.auth, link=link)
     return Status(204, None)
+
+
+class FamilyInviteIn(Schema):
+    patient_id: UUID = Field(..., description="A patient whose access you manage (your record, or a dependant's)")
+    login: str = Field(..., min_length=1, max_length=254, description="The email or phone the account signs in with")
+    relation: Relation = Field(..., description="What the patient is to that account (not self)")
+
+
+class FamilyInviteOut(Schema):
+    detail: str
+
+
+@access_router.post("/invite", response={202: FamilyInviteOut},
+                    summary="Invite an existing account to act for a patient (it accepts or declines); "
+                            "the same answer whether or not the email or phone belongs to an account")
+def access_invite(request, payload: FamilyInviteIn):
+    patient = selectors.patient_get(fetched_by=request.auth, patient_id=payload.patient_id, clinical=False)
+    services.family_invite(actor=request.auth, patient=patient, login=payload.login, relation=payload.relation)
+    return Status(202, {"detail": services.family_invite_answer(patient)})
+
+
+class AccessRelationOut(Schema):
+    id: UUID
+    kind: str
+    relation: str
+    consent: str
+
+
+@access_router.put("/{kind}/{uuid:link_id}", response=AccessRelationOut,
+                   summary="Change a family link's relation (kind: family; invitations too)")
+def access_relation(request, kind: str, link_id: UUID, payload: RelationIn):
+    if kind != "family":
+        raise NotFound(_("Access not found."))
+    link = selectors.access_link_get(fetched_by=request.auth, kind=kind, link_id=link_id)
+    link = services.user_patient_relation_update(actor=request.auth, link=link, relation=payload.relation)
+    return {"id": link.pk, "kind": kind, "relation": link.relation, "consent": link.consent}
 
 
 @access_router.delete("/{kind}/{uuid:link_id}", response={204: None},

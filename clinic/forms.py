@@ -131,6 +131,13 @@ class DependentForm(AccessibleErrorsMixin, forms.Form):
     emergency_contact = forms.CharField(label=_("Emergency contact (optional)"), max_length=200, required=False)
 
 
+class RelationForm(AccessibleErrorsMixin, forms.Form):
+    """Change a family link's relation (what the patient is to the linked account)."""
+
+    relation = forms.ChoiceField(label=_("Relation"),
+                                 choices=[(v, l) for v, l in Relation.choices if v != Relation.SELF])
+
+
 class AppointmentFilterForm(forms.Form):
     when = forms.ChoiceField(label=_("Show"), required=False,
                              choices=[("upcoming", _("Upcoming")), ("past", _("Past"))])
@@ -145,8 +152,9 @@ class FamilyInviteForm(AccessibleErrorsMixin, forms.Form):
     login = forms.CharField(label=_("Their account email or phone"), max_length=254,
                             help_text=_("The email or phone number they sign in to Haven with."),
                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    relation = forms.ChoiceField(label=_("They are the patient's"),
-                                 choices=[c for c in Relation.choices if c[0] != Relation.SELF])
+    relation = forms.ChoiceField(label=_("The patient is their"),
+                                 choices=[c for c in Relation.choices if c[0] != Relation.SELF],
+                                 help_text=_("For example “Child” when you invite the patient's parent."))
 
     def __init__(self, *args, patients, **kwargs):
         super().__init__(*args, **kwargs)

@@ -287,14 +287,65 @@ def user_patient_relation_add(*, actor: User, user: User, patient: Patient, rela
 
 @transaction.atomic
 def user_patient_relation_update(*, actor: User, link: UserPatientRelation, relation: str) -> UserPatientRelation:
-    if not (actor.is_admin or link.user_id == actor.pk):
-        raise PermissionDenied(_("Only the linked account or an administrator changes this relation."))
+    """Change how a patient is related to a linked account (``relation`` is what the patient is to
+    that account: "child" — the patient is their child). The linked account, whoever manages the
+    patient's access (the patient, or a dependant's guardian) or an administrator; invitations too."""
+    if not (actor.is_admin or link.user_id == actor.pk or selectors.manages_access_of(actor, link.patient_id)):
+        raise PermissionDenied(_("Only the patient, their guardian, the linked account or an administrator "
+                                 "changes this relation."))
     if relation not in Relation.values:
         raise ValidationError({"relation": [_("Unknown relation.")]})
+    own = link.patient.user_id is not None and link.patient.user_id == link.user_id
+    if (relation == Relation.SELF) != own:
+        raise ValidationError({"relation": [_("“Self” is only for the patient's own account, and it stays so.")]})
+    # The stored value (Django admin hands over the instance already changed).
+    previous = UserPatientRelation.with_invitations.filter(pk=link.pk).values_list("relation", flat=True).first()
+    if previous == relation:
+        link.relation = relation
+        return link
     link.relation = relation
     link.save(update_fields=["relation", "updated_at"])
-    audit_record(action="mapping.user_patient.updated", actor=actor, target=link, relation=relation)
+    audit_record(action="mapping.user_patient.updated", actor=actor, target=link, relation=relation,
+                 previous=previous, consent=link.consent)
     return link
+
+
+def _require_not_last_guardian(link: UserPatientRelation) -> None:
+    """A dependant without an own account keeps at least one guardian: otherwise nobody (but an
+    administrator) could ever see, book for or manage them again."""
+    if link.consent != ACCEPTED or link.patient.user_id is not None:
+        return
+    others = UserPatientRelation.objects.filter(patient_id=link.patient_id).exclude(pk=link.pk)
+    if not others.exists():
+        raise Conflict(_("You are the only one caring for %(name)s: link someone else first, or ask an "
+                         "administrator to close the record.") % {"name": link.patient.name})
+
+
+def family_invite_answer(patient: Patient) -> str:
+    """The one reply to an invitation, whether or not an account matched."""
+    return _("If a Haven patient account signs in with that email or phone, it is invited to act for "
+             "%(name)s. Access starts once they accept.") % {"name": patient.name}
+
+
+@transaction.atomic
+def family_invite(*, actor: User, patient: Patient, login: str, relation: str) -> None:
+    """A manager invites the patient account signing in with ``login`` (email or phone) to act for
+    ``patient``; it accepts or declines. Answers nothing: the caller replies the same whether or
+    not such an account exists or was already linked, so the form cannot probe accounts."""
+    if not (actor.is_admin or selectors.manages_access_of(actor, patient.pk)):
+        raise PermissionDenied(_("Only the patient (or the guardian of a dependant) invites family members."))
+    if relation not in Relation.values or relation == Relation.SELF:
+        raise ValidationError({"relation": [_("Choose how the patient is related to them.")]})
+    user = selectors.account_for_family_invite(fetched_by=actor, login=login)
+    if user is None:
+        audit_record(action="mapping.user_patient.invited", actor=actor, target=patient, relation=relation,
+                     matched=False)
+        return
+    try:
+        with transaction.atomic():
+            user_patient_relation_add(actor=actor, user=user, patient=patient, relation=relation)
+    except Conflict:
+        pass  # already linked or invited: the same answer
 
 
 @transaction.atomic
@@ -305,6 +356,8 @@ def user_patient_relation_remove(*, actor: User, link: UserPatientRelation) -> N
         raise PermissionDenied(_("Only the linked account or an administrator removes this relation."))
     if link.relation == Relation.SELF and not actor.is_admin:
         raise PermissionDenied(_("Your own patient record cannot be unlinked."))
+    if not actor.is_admin:
+        _require_not_last_guardian(link)
     audit_record(action="mapping.user_patient.removed", actor=actor, target=link, consent=link.consent)
     was_in_force = link.consent == ACCEPTED
     link.delete()
@@ -364,6 +417,7 @@ def access_remove(*, actor: User, link) -> None:
             raise PermissionDenied(_("Only the patient or their guardian removes this access."))
         if link.relation == Relation.SELF:
             raise PermissionDenied(_("Your own patient record cannot be unlinked."))
+        _require_not_last_guardian(link)
         audit_record(action="mapping.user_patient.removed", actor=actor, target=link, consent=link.consent)
         ended = [link.user_id]
     elif not manager:

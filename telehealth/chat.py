@@ -135,6 +135,25 @@ def chat_member_ids(chat: Chat) -> set:
     return ids
 
 
+def chat_start_allowed(actor: User, patient: Patient, doctor: DoctorProfile) -> bool:
+    """The policy for starting (or reopening) a conversation: only inside a care team — the doctor
+    is in the patient's care team (an accepted link) and the actor is that doctor or acts for the
+    patient. The "Message" buttons show only when it allows; ``chat_start`` refuses otherwise."""
+    if not (actor.is_authenticated and actor.is_active and doctor.user.is_active):
+        return False
+    if not CareTeamMember.objects.filter(doctor=doctor, patient=patient).exists():
+        return False
+    return doctor.user_id == actor.pk or relation_of(actor, patient.pk) is not None
+
+
+def chat_start(*, actor: User, patient: Patient, doctor: DoctorProfile) -> Chat:
+    """Open the pair's conversation for a "Message" button, creating it on first use (404 unless
+    ``chat_start_allowed``)."""
+    if not chat_start_allowed(actor, patient, doctor):
+        raise NotFound(_("Chat not found."))
+    return chat_open(actor=actor, patient=patient, doctor=doctor)
+
+
 def chats_list(*, fetched_by: User, archived: bool = False, search: str = "") -> QuerySet[Chat]:
     """The user's chats with ``unread`` (messages from others after their read pointer) and the
     last message; urgent chats first for the doctor (their queue), then most recent."""

@@ -4,6 +4,7 @@ from telehealth import views_call_requests, views_chat
 
 urlpatterns = [
     path("chats/", views_chat.chat_list, name="chat_list"),
+    path("chats/start/", views_chat.chat_start, name="chat_start"),
     path("chats/<uuid:chat_id>/", views_chat.chat_detail, name="chat_detail"),
     path("chats/<uuid:chat_id>/archive/", views_chat.chat_archive, name="chat_archive"),
     path("chats/<uuid:chat_id>/urgent/", views_chat.chat_urgent, name="chat_urgent"),

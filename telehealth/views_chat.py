@@ -2,15 +2,18 @@
 search, live updates through static/js/chat.js). Reads and writes go through telehealth.chat;
 the page's script sends and uploads through /api/v1 with the session."""
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import selectors as clinic_selectors
-from core.errors import PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from telehealth import chat as chats
 from telehealth.escalation import chat_resolve_urgent, escalation_reached_staff
 
@@ -88,6 +91,22 @@ def chat_urgent(request, chat_id):
 def chat_urgent_resolve(request, chat_id):
     chat = chats.chat_get(fetched_by=request.user, chat_id=chat_id)
     chat_resolve_urgent(actor=request.user, chat=chat)
+    return redirect("chat_detail", chat.pk)
+
+
+@require_POST
+@login_required
+def chat_start(request):
+    """A "Message" button (appointment page, doctor's profile, doctor's patient page): open the
+    conversation between the patient and the doctor, creating it on first use — only inside a care
+    team (``chats.chat_start_allowed``); 404 otherwise, for missing and not-yours alike."""
+    try:
+        patient_id, doctor_id = uuid.UUID(request.POST.get("patient", "")), uuid.UUID(request.POST.get("doctor", ""))
+        patient = clinic_selectors.patient_get(fetched_by=request.user, patient_id=patient_id, clinical=False)
+        doctor = clinic_selectors.doctor_get(doctor_id=doctor_id)
+        chat = chats.chat_start(actor=request.user, patient=patient, doctor=doctor)
+    except (ValueError, NotFound) as exc:
+        raise Http404 from exc
     return redirect("chat_detail", chat.pk)
 
 

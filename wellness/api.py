@@ -171,7 +171,8 @@ def _entries_out(patient, entries: list[WellnessEntry], today: dt.date) -> list[
     for (habit_id, day), log in sorted(logs.items(), key=lambda item: habits[item[0][0]].name.casefold()):
         habit = habits[habit_id]
         by_day.setdefault(day, []).append({
-            "habit_id": habit.pk, "name": habit.name, "kind": habit.kind, "unit": habit.unit, "done": log.done,
+            "habit_id": habit.pk, "name": habit.name, "kind": habit.kind, "unit": habit.unit,
+            "done": habit.counts_as_done(done=log.done, value=log.value),
             "value": float(log.value) if log.value is not None else None})
     return [{"id": e.pk, "date": e.date, "mood": e.mood, "stress": e.stress,
              "sleep_hours": float(e.sleep_hours) if e.sleep_hours is not None else None,

@@ -335,16 +335,19 @@ def build_chart(metric: Metric, daily: dict[dt.date, float], *, period: str, tod
 
 # --- data ------------------------------------------------------------------------------------------
 
+def _zone_of(patient, fallback_zone: str | None = None):
+    name = getattr(getattr(patient, "user", None), "timezone", None) or fallback_zone or "UTC"
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
 def local_today(patient, fallback_zone: str | None = None) -> dt.date:
     """Today in the patient's own time zone (their account's), else the viewer's, else UTC."""
     from django.utils import timezone
 
-    name = getattr(getattr(patient, "user", None), "timezone", None) or fallback_zone or "UTC"
-    try:
-        zone = zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    return timezone.now().astimezone(zone).date()
+    return timezone.now().astimezone(_zone_of(patient, fallback_zone)).date()
 
 
 def daily_values(patient, start: dt.date, end: dt.date) -> dict[str, dict[dt.date, float]]:
@@ -361,21 +364,22 @@ def daily_values(patient, start: dt.date, end: dt.date) -> dict[str, dict[dt.dat
             out["sleep"][day] = float(sleep)
         if meditation is not None:
             out["meditation"][day] = float(meditation)
+    # The share of the habits in use that day that were done (``Habit.counts_as_done``). A habit is in use on a day it has a log for — a habit added today
+    # may be logged for yesterday, and imported history predates the habit — or, without a log,
+    # from the local day it was added until the day it was archived.
+    zone = _zone_of(patient)
     habits = {h.pk: h for h in Habit.objects.filter(patient=patient).only("id", "kind", "target", "created_at",
                                                                           "archived_at")}
     if habits:
-        done_by_day: dict[dt.date, int] = {}
+        logged: dict[dt.date, dict] = {}
         for habit_id, day, done, value in (HabitLog.objects.filter(habit__patient=patient, date__range=(start, end))
                                            .values_list("habit_id", "date", "done", "value")):
-            habit = habits.get(habit_id)
-            reached = done or (habit is not None and habit.target is not None and value is not None
-                               and value >= habit.target)
-            done_by_day[day] = done_by_day.get(day, 0) + (1 if reached else 0)
-        for day, done in done_by_day.items():
-            active = sum(1 for h in habits.values()
-                         if h.created_at.date() <= day and (h.archived_at is None or h.archived_at.date() > day))
-            if active:
-                out["habits"][day] = min(100.0, 100.0 * done / active)
+            logged.setdefault(day, {})[habit_id] = habits[habit_id].counts_as_done(done=done, value=value)
+        for day, logs in logged.items():
+            in_use = set(logs) | {pk for pk, h in habits.items()
+                                  if h.created_at.astimezone(zone).date() <= day
+                                  and (h.archived_at is None or h.archived_at.astimezone(zone).date() > day)}
+            out["habits"][day] = 100.0 * sum(logs.values()) / len(in_use)
     return out
 
 

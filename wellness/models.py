@@ -61,6 +61,16 @@ class Habit(BaseModel):
     def __str__(self):
         return self.name
 
+    def counts_as_done(self, *, done=None, value=None) -> bool:
+        """The one definition of "done" for a day's log: a yes/no habit when answered yes; a number
+        habit when a value above 0 was logged that also reaches the target, if there is one (0 is
+        never done, even with a target of 0)."""
+        if self.kind == self.Kind.NUMBER:
+            if value is None or value <= 0:
+                return False
+            return self.target is None or value >= self.target
+        return bool(done)
+
 
 class HabitLog(BaseModel):
     habit = models.ForeignKey(Habit, on_delete=models.CASCADE, related_name="logs")

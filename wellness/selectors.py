@@ -180,12 +180,13 @@ def streaks(patient: Patient, *, today: dt.date | None = None, habits=None) -> S
                      .values_list("date", flat=True))
     review_days = set(DailyReview.objects.filter(patient=patient, date__gte=since, date__lte=today)
                       .values_list("date", flat=True))
-    habit_ids = [h.pk for h in habits] if habits is not None else list(
-        habits_of(patient=patient).values_list("pk", flat=True))
-    met: dict = {pk: set() for pk in habit_ids}
-    for habit_id, day in (HabitLog.objects.filter(habit_id__in=habit_ids, done=True, date__gte=since,
-                                                  date__lte=today).values_list("habit_id", "date")):
-        met[habit_id].add(day)
+    by_id = {h.pk: h for h in (habits if habits is not None else habits_of(patient=patient))}
+    met: dict = {pk: set() for pk in by_id}
+    for habit_id, day, done, value in (HabitLog.objects.filter(habit_id__in=list(by_id), date__gte=since,
+                                                               date__lte=today)
+                                       .values_list("habit_id", "date", "done", "value")):
+        if by_id[habit_id].counts_as_done(done=done, value=value):
+            met[habit_id].add(day)
     return Streaks(entries=_run_length(entry_days, today), reviews=_run_length(review_days, today),
                    habits={pk: _run_length(days, today) for pk, days in met.items()})
 

@@ -158,8 +158,7 @@ def _clean_habit_values(patient: Patient, habit_values: dict) -> list[tuple[Habi
         if bucket:
             errors.extend(bucket["habit"])
             continue
-        done = value is not None and (value >= habit.target if habit.target is not None else value > 0)
-        rows.append((habit, done, value))
+        rows.append((habit, habit.counts_as_done(value=value), value))
     if errors:
         raise ValidationError({"habits": errors})
     return rows

@@ -83,7 +83,8 @@ def _today_context(request, patient, *, bound: dict | None = None) -> dict:
     history = []
     for offset in range(selectors.HISTORY_DAYS):
         day = today - dt.timedelta(days=offset)
-        done = [h for h in habits if (log := logs.get((h.pk, day))) is not None and log.done]
+        done = [h for h in habits if (log := logs.get((h.pk, day))) is not None
+                and h.counts_as_done(done=log.done, value=log.value)]
         history.append({"date": day, "entry": entries.get(day), "habits_done": len(done),
                         "habit_names": [h.name for h in done]})
     prefs = selectors.wellness_settings_of(patient)

@@ -49,4 +49,7 @@ def wellness_charts(request):
     return render(request, "wellness/charts/page.html", {
         "panel": panel, "patient": patient, "managed": managed if len(managed) > 1 else [],
         "panel_query": f"patient={patient.pk}&",
+        # The patient and their family get the tracker's tabs (check-in, plan, habits, charts).
+        "is_tracker": patient.pk in {p.pk for p in managed},
+        "patient_query": "" if patient.user_id == request.user.pk else f"?patient={patient.pk}",
     })

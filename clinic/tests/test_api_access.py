@@ -101,7 +101,8 @@ ROUTES = {
         statuses(alice=201, grace=403, bob=404, carol=403, dave=404, hana=403, other_staff=404, ada=201)),
     "change family relation": (
         lambda w: ("put", f"/mappings/user-patient/{w.grace_link.pk}", {"relation": "other"}),
-        statuses(alice=403, grace=200, bob=404, carol=403, dave=404, hana=403, other_staff=404, ada=200)),
+        # Issue 10: the patient, who manages her record's access, changes a family member's relation.
+        statuses(alice=200, grace=200, bob=404, carol=403, dave=404, hana=403, other_staff=404, ada=200)),
     "remove family link": (
         lambda w: ("delete", f"/mappings/user-patient/{w.grace_link.pk}", None),
         # Issue 9: the patient can remove anyone's access to her record.

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic import selectors, services
 from clinic.forms import FamilyInviteForm
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import DomainError, NotFound
 
 
 def _page(request, form=None, status=200):
@@ -41,19 +41,14 @@ def patient_access_invite(request):
     if not form.is_valid():
         return _page(request, form=form, status=400)
     patient = form.cleaned_data["patient"]
-    user = selectors.account_for_family_invite(fetched_by=request.user, login=form.cleaned_data["login"])
-    if user is not None:
-        try:
-            services.user_patient_relation_add(actor=request.user, user=user, patient=patient,
-                                               relation=form.cleaned_data["relation"])
-        except Conflict:
-            pass  # already linked or invited: the same answer, the page lists them
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-            return _page(request, form=form, status=400)
+    try:
+        services.family_invite(actor=request.user, patient=patient, login=form.cleaned_data["login"],
+                               relation=form.cleaned_data["relation"])
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _page(request, form=form, status=400)
     # The same answer whether or not such an account exists, so the form cannot probe accounts.
-    messages.success(request, _("If a Haven patient account signs in with that email or phone, it is invited to "
-                                "act for %(name)s. Access starts once they accept.") % {"name": patient.name})
+    messages.success(request, services.family_invite_answer(patient))
     return redirect("patient_access")
 
 
@@ -68,7 +63,8 @@ def _answer(request, kind, link_id, action, done_message):
         messages.error(request, exc.message)
     else:
         messages.success(request, done_message)
-    return redirect("patient_access")
+    # The family page answers invitations and removes links through these routes too.
+    return redirect("family" if request.POST.get("next") == "family" else "patient_access")
 
 
 @login_required

@@ -32,6 +32,8 @@ from clinic.forms import (
     DependentForm,
     DoctorSearchForm,
     EmergencyForm,
+    FamilyInviteForm,
+    RelationForm,
     RescheduleForm,
 )
 from clinic.models import ACTIVE_STATUSES, AppointmentEvent, AppointmentStatus, AppointmentType
@@ -588,11 +590,39 @@ def emergency_request(request):
 
 # --- family ------------------------------------------------------------------------------------------
 
+def _family_page(request, *, form=None, invite_form=None, relation_forms=None, status=200):
+    """People in your care (your own links), invitations waiting for you, and — for each patient
+    whose access you manage — the other accounts acting for them; each link's relation can be
+    changed and the link removed. The same selectors and services serve /api/v1/access."""
+    relation_forms = relation_forms or {}
+
+    def relation_form(link):
+        bound = relation_forms.get(link.pk)
+        link.relation_form = bound or RelationForm(prefix=f"rel-{link.pk}", initial={"relation": link.relation})
+        return link
+
+    own = [relation_form(link) for link in
+           request.user.patient_relations.select_related("patient").order_by("patient__name")]
+    managed = selectors.access_of_patients(fetched_by=request.user)
+    for row in managed:
+        row["family"] = [relation_form(link) for link in row["family"]]
+    patients = [row["patient"] for row in managed]
+    return render(request, "clinic/patient/family.html", {
+        "relations": own, "managed": managed,
+        "invitations": list(selectors.family_invitations_for(request.user)),
+        "form": form or DependentForm(),
+        "invite_form": invite_form or (FamilyInviteForm(patients=patients, prefix="invite") if patients else None),
+    }, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def family(request):
-    form = DependentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """The page, and adding a person without an account of their own (a child)."""
+    if request.method != "POST":
+        return _family_page(request)
+    form = DependentForm(request.POST)
+    if form.is_valid():
         try:
             patient = services.dependent_patient_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
@@ -602,8 +632,54 @@ def family(request):
         else:
             messages.success(request, _("%(name)s was added to the people in your care.") % {"name": patient.name})
             return redirect("family")
-    relations = request.user.patient_relations.select_related("patient").order_by("patient__name")
-    return render(request, "clinic/patient/family.html", {"relations": relations, "form": form})
+    return _family_page(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+def family_invite(request):
+    """Link an existing account, with its consent: it gets an invitation to accept or decline. The
+    reply is the same whether or not the email or phone belongs to an account."""
+    patients = list(selectors.patients_access_managed_by(request.user))
+    if not patients:
+        raise Http404
+    form = FamilyInviteForm(request.POST, patients=patients, prefix="invite")
+    if form.is_valid():
+        patient = form.cleaned_data["patient"]
+        try:
+            services.family_invite(actor=request.user, patient=patient, login=form.cleaned_data["login"],
+                                   relation=form.cleaned_data["relation"])
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, services.family_invite_answer(patient))
+            return redirect("family")
+    return _family_page(request, invite_form=form, status=400)
+
+
+@login_required
+@require_POST
+def family_relation(request, link_id):
+    """Change a link's relation: your own link, or one to a patient whose access you manage."""
+    try:
+        link = selectors.access_link_get(fetched_by=request.user, kind="family", link_id=link_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    form = RelationForm(request.POST, prefix=f"rel-{link.pk}")
+    if form.is_valid():
+        try:
+            services.user_patient_relation_update(actor=request.user, link=link,
+                                                  relation=form.cleaned_data["relation"])
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        except DomainError as exc:
+            form.add_error("relation", exc.message)
+        else:
+            messages.success(request, _("Relation saved."))
+            return redirect("family")
+    return _family_page(request, relation_forms={link.pk: form}, status=400)
 
 
 # --- dashboard -----------------------------------------------------------------------------------------
@@ -658,4 +734,6 @@ urlpatterns = [
     path("appointments/<uuid:appointment_id>/no-show/", appointment_no_show, name="appointment_no_show"),
     path("emergency/", emergency_request, name="emergency_request"),
     path("family/", family, name="family"),
+    path("family/invite/", family_invite, name="family_invite"),
+    path("family/<uuid:link_id>/relation/", family_relation, name="family_relation"),
 ]

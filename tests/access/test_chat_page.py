@@ -12,6 +12,8 @@ ROWS = [
     page("POST", "chat_urgent", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404, GONE),
     page("POST", "chat_urgent_resolve", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404, GONE),
     page("POST", "chat_open_for_appointment", LOGIN, GONE, VERIFY, GONE, 404, GONE, VERIFY, 404, 404, 404, GONE),
+    page("POST", "chat_start", LOGIN, GONE, VERIFY, GONE, 404, GONE, VERIFY, 404, 404, 404, GONE, data=lambda w: {"patient": str(w.patient.pk), "doctor": str(w.carol.doctor_profile.pk)}),
+    page("POST", "chat_start", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, 404, 404, GONE, data=lambda w: {"patient": str(w.patient.pk), "doctor": str(w.dave.doctor_profile.pk)}, note="outside the care team"),
     page("GET", "call_request_panel", LOGIN, 200, VERIFY, 200, 404, 200, VERIFY, 404, 404, 404, GONE),
     page("POST", "call_request_create", LOGIN, GONE, VERIFY, GONE, 404, 403, VERIFY, 404, 404, 404, GONE),
     page("POST", "call_request_accept", LOGIN, 403, VERIFY, 403, 404, GONE, VERIFY, 404, 404, 404, GONE),

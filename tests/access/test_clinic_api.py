@@ -38,7 +38,7 @@ ROWS = [
     api("POST", "/api/v1/mappings/doctor-patient", 401, 403, 401, 403, 404, 201, 401, 404, 403, 201, 403, data=lambda w: {"doctor_id": str(w.dave.doctor_profile.pk), "patient_id": str(w.patient.pk)}),
     api("DELETE", "/api/v1/mappings/doctor-patient/{mapping_id}", 401, 403, 401, 403, 404, 204, 401, 404, 204, 204, 403, params={"mapping_id": lambda w: w.care_team_member.pk}),
     api("POST", "/api/v1/mappings/user-patient", 401, 201, 401, 403, 404, 403, 401, 404, 403, 201, 403, data=lambda w: {"user_id": str(w.hana.pk), "patient_id": str(w.patient.pk), "relation": "parent"}),
-    api("PUT", "/api/v1/mappings/user-patient/{mapping_id}", 401, 403, 401, 200, 404, 403, 401, 404, 403, 200, 403, params={"mapping_id": lambda w: w.family_link.pk}, data={"relation": "child"}),
+    api("PUT", "/api/v1/mappings/user-patient/{mapping_id}", 401, 200, 401, 200, 404, 403, 401, 404, 403, 200, 403, params={"mapping_id": lambda w: w.family_link.pk}, data={"relation": "child"}),
     api("DELETE", "/api/v1/mappings/user-patient/{mapping_id}", 401, 204, 401, 204, 404, 403, 401, 404, 403, 204, 403, params={"mapping_id": lambda w: w.family_link.pk}),
     api("GET", "/api/v1/mappings/user/{user_id}/patients", 401, 200, 401, 404, 404, 404, 401, 404, 404, 200, 403),
     api("GET", "/api/v1/access", 401, 200, 401, 200, 200, 200, 401, 200, 200, 200, 403),
@@ -46,6 +46,8 @@ ROWS = [
     api("POST", "/api/v1/access/{kind}/{link_id}/accept", 401, 403, 401, 404, 200, 404, 401, 404, 404, 404, 403, params=family_invitation, note="family invitation"),
     api("POST", "/api/v1/access/{kind}/{link_id}/decline", 401, 204, 401, 404, 404, 404, 401, 404, 404, 404, 403, params=referral),
     api("POST", "/api/v1/access/{kind}/{link_id}/decline", 401, 403, 401, 404, 204, 404, 401, 404, 404, 404, 403, params=family_invitation, note="family invitation"),
+    api("POST", "/api/v1/access/invite", 401, 202, 401, 403, 404, 403, 401, 404, 403, 202, 403, data=lambda w: {"patient_id": str(w.patient.pk), "login": "nobody@example.com", "relation": "other"}),
+    api("PUT", "/api/v1/access/{kind}/{link_id}", 401, 200, 401, 200, 404, 404, 401, 404, 404, 404, 403, params=family_link, data={"relation": "other"}),
     api("DELETE", "/api/v1/access/{kind}/{link_id}", 401, 204, 401, 204, 404, 404, 401, 404, 404, 404, 403, params=family_link),
 ]
 

@@ -15,6 +15,8 @@ ROWS = [
     page("GET", "doctor_search", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, GONE),
     page("GET", "doctor_detail", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, GONE),
     page("GET", "family", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, GONE),
+    page("POST", "family_invite", LOGIN, GONE, VERIFY, 400, 400, 404, VERIFY, 404, 404, 404, GONE, data=lambda w: {"invite-patient": str(w.patient.pk), "invite-login": "nobody@example.com", "invite-relation": "other"}),
+    page("POST", "family_relation", LOGIN, GONE, VERIFY, GONE, 404, 404, VERIFY, 404, 404, 404, GONE, params={"link_id": lambda w: w.family_link.pk}, data=lambda w: {f"rel-{w.family_link.pk}-relation": "other"}),
     page("GET", "doctor_schedule", LOGIN, 404, VERIFY, 404, 404, 200, VERIFY, 200, 404, 404, GONE),
     page("POST", "doctor_exception_add", LOGIN, 404, VERIFY, 404, 404, 400, VERIFY, 400, 404, 404, GONE),
     page("POST", "doctor_exception_remove", LOGIN, 404, VERIFY, 404, 404, GONE, VERIFY, 404, 404, 404, GONE),

@@ -200,3 +200,58 @@ def test_chart_panel_tag_renders(alice):
     html = Template("{% load wellness_charts %}{% wellness_chart_panel patient 'weekly' %}").render(
         Context({"patient": alice.patient_record}))
     assert html.count("<svg") == 5 and "last 12 weeks" in html
+
+
+@pytest.mark.django_db
+def test_habits_done_counts_days_logged_before_the_habit_was_added(alice):
+    """The demo's history (and yesterday's check-in saved today) logs days before the habit's
+    created_at: those days count, they were left out and the chart stayed empty."""
+    patient = alice.patient_record
+    walk = Habit.objects.create(patient=patient, name="Walk")  # created now, long after TODAY
+    screens = Habit.objects.create(patient=patient, name="No screens")
+    HabitLog.objects.create(habit=walk, date=TODAY - dt.timedelta(days=2), done=True)
+    HabitLog.objects.create(habit=screens, date=TODAY - dt.timedelta(days=2), done=False)
+    HabitLog.objects.create(habit=walk, date=TODAY - dt.timedelta(days=1), done=True)
+    data = charts.daily_values(patient, TODAY - dt.timedelta(days=13), TODAY)
+    assert data["habits"] == {TODAY - dt.timedelta(days=2): 50.0, TODAY - dt.timedelta(days=1): 100.0}
+    chart = charts.build_chart(charts.METRICS["habits"], data["habits"], period="daily", today=TODAY, days=14)
+    assert chart.average_text == "75" and "Nothing recorded" not in chart.svg
+
+
+@pytest.mark.django_db
+def test_habit_in_use_from_the_local_day_it_was_added(alice):
+    """Added on the 18th at 19:00 in Los Angeles (the 19th in UTC): in use, not done, on the 18th."""
+    alice.timezone = "America/Los_Angeles"
+    alice.save(update_fields=["timezone"])
+    patient = alice.patient_record
+    old = Habit.objects.create(patient=patient, name="Old")
+    new = Habit.objects.create(patient=patient, name="New")
+    Habit.objects.filter(pk=old.pk).update(created_at=dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
+    Habit.objects.filter(pk=new.pk).update(created_at=dt.datetime(2025, 6, 19, 2, 0, tzinfo=dt.UTC))
+    HabitLog.objects.create(habit=old, date=TODAY, done=True)
+    assert charts.daily_values(patient, TODAY, TODAY)["habits"] == {TODAY: 50.0}
+
+
+@pytest.mark.django_db
+def test_a_number_habit_at_zero_is_not_done_anywhere(alice):
+    """0 is never done — without a target, with a target of 0, and in a log saved as done by old
+    code: the check-in, the streaks, the history, the API and the chart agree."""
+    from wellness import selectors, services
+
+    patient = alice.patient_record
+    walk = Habit.objects.create(patient=patient, name="Walk", kind=Habit.Kind.NUMBER, unit="min")
+    steps = Habit.objects.create(patient=patient, name="Steps", kind=Habit.Kind.NUMBER, target=0)
+    pages = Habit.objects.create(patient=patient, name="Pages", kind=Habit.Kind.NUMBER, target=10)
+    today = selectors.patient_today(patient, alice)
+    services.wellness_entry_save(actor=alice, patient=patient, date=today, data={"mood": 5, "stress": 5},
+                                 habit_values={str(walk.pk): 0, str(steps.pk): 0, str(pages.pk): 12})
+    logs = {log.habit_id: log for log in HabitLog.objects.filter(date=today)}
+    assert (logs[walk.pk].done, logs[steps.pk].done, logs[pages.pk].done) == (False, False, True)
+    # A log written as done with 0 (the old demo data): still not done.
+    yesterday = today - dt.timedelta(days=1)
+    HabitLog.objects.create(habit=walk, date=yesterday, value=Decimal("0"), done=True)
+    streaks = selectors.streaks(patient, today=today)
+    assert streaks.habits[walk.pk] == 0 and streaks.habits[steps.pk] == 0 and streaks.habits[pages.pk] == 1
+    data = charts.daily_values(patient, yesterday, today)
+    assert data["habits"][yesterday] == 0.0
+    assert round(data["habits"][today]) == 33

@@ -68,6 +68,24 @@ def test_charts_page_lets_family_switch_patients(grace, care):
     assert "Alice Patient" in html and "Grace Family" in html
 
 
+def test_patients_and_family_reach_the_charts_from_dashboard_and_tracker(alice, grace, care):
+    """Nothing linked to the charts: the dashboard, every tracker page and the charts page's own
+    tabs do now — for the patient's own record and for a family member acting for them."""
+    own, for_alice = "/wellness/charts/\"", f"/wellness/charts/?patient={care.pk}\""
+    assert own in get(alice, "/dashboard/").content.decode() or for_alice in get(alice, "/dashboard/").content.decode()
+    for url in ("/wellness/", "/wellness/plan/", "/wellness/habits/"):
+        assert own in get(alice, url).content.decode(), url
+        assert for_alice in get(grace, f"{url}?patient={care.pk}").content.decode(), url
+    assert f"/wellness/charts/?patient={care.pk}" in get(grace, "/dashboard/").content.decode()
+    charts_page = get(grace, f"/wellness/charts/?patient={care.pk}").content.decode()
+    assert f"/wellness/?patient={care.pk}" in charts_page  # back to the tracker
+
+
+def test_a_doctor_on_the_charts_page_gets_no_tracker_tabs(carol, care):
+    html = get(carol, f"/wellness/charts/?patient={care.pk}").content.decode()
+    assert "wellness-tabs" not in html
+
+
 @pytest.mark.parametrize("query", ["patient=not-a-uuid", "patient=00000000-0000-0000-0000-000000000000"])
 def test_charts_page_bad_patient_is_404(alice, query):
     assert get(alice, f"/wellness/charts/?{query}").status_code == 404

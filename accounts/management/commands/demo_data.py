@@ -259,9 +259,9 @@ class Command(BaseCommand):
         alice = people["Alice Johnson"]
         walk = Habit.objects.create(patient=alice, name="Walk", kind=Habit.Kind.NUMBER, unit="min", target=30)
         screens = Habit.objects.create(patient=alice, name="No screens after 22:00")
+        walked = [(today - dt.timedelta(days=b), Decimal(rng.choice([0, 15, 30, 40]))) for b in range(1, 21)]
         HabitLog.objects.bulk_create(
-            [HabitLog(habit=walk, date=today - dt.timedelta(days=b), value=Decimal(rng.choice([0, 15, 30, 40])),
-                      done=True) for b in range(1, 21)]
+            [HabitLog(habit=walk, date=day, value=value, done=walk.counts_as_done(value=value)) for day, value in walked]
             + [HabitLog(habit=screens, date=today - dt.timedelta(days=b), done=rng.random() < .7) for b in range(1, 21)])
         for title, at in [("Morning walk", dt.time(7, 30)), ("Call Mum", None), ("Prepare questions for Dr. Mendes", None)]:
             TodoTask.objects.create(patient=alice, date=today, title=title, time=at)
