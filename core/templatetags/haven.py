@@ -3,6 +3,8 @@ import datetime as dt
 from django import template
 from django.utils import timezone
 
+from core.timezones import short_datetime_for
+
 register = template.Library()
 
 
@@ -27,3 +29,12 @@ def language_names(codes) -> str:
         except KeyError:
             names.append(code)
     return ", ".join(str(n) for n in names)
+
+
+@register.filter
+def datetime_for(value: dt.datetime | None, user) -> str:
+    """``{{ when|datetime_for:user }}``: the account's zone and short format, exactly as its live
+    (websocket) payloads say it (core.timezones.short_datetime_for)."""
+    if not value:
+        return ""
+    return short_datetime_for(value, user)

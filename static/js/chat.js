@@ -60,7 +60,9 @@
     }
     const time = document.createElement("time");
     time.dateTime = m.created_at;
-    time.textContent = new Date(m.created_at).toLocaleString();
+    // The server says the time as the page does (the account's zone and format); the browser's
+    // own zone and format would differ from the messages rendered with the page.
+    time.textContent = m.created_at_display || new Date(m.created_at).toLocaleString();
     meta.append(" ", time);
     li.append(meta);
     if (m.redacted) {
