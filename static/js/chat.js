@@ -448,8 +448,27 @@
     });
   }
 
+  // The conversation opens at its latest message with the composer in view: the list scrolls to
+  // its end, the page so that the composer ends at the window's bottom (on a phone the header,
+  // the call panel and the tools fill the first screen). Again once everything has loaded, unless
+  // the person scrolled meanwhile.
+  function showLatest() {
+    list.scrollTop = list.scrollHeight;
+    if (form) form.scrollIntoView({ block: "end" });
+  }
+
   showReceipts();
   if (!initial.searching) {
+    if (!location.hash) {
+      showLatest();
+      let moved = false;
+      const onScroll = () => { moved = true; };
+      requestAnimationFrame(() => window.addEventListener("scroll", onScroll, { once: true, passive: true }));
+      window.addEventListener("load", () => {
+        window.removeEventListener("scroll", onScroll);
+        if (!moved) showLatest();
+      }, { once: true });
+    }
     document.addEventListener("visibilitychange", markRead);
     connect();
   } else {

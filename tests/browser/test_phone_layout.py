@@ -245,3 +245,29 @@ def test_phone_menu_links_stay_reachable_without_scripts(alice, browser, live_se
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     finally:
         context.close()
+
+
+def test_a_conversation_opens_at_its_latest_message_with_the_composer_in_view(alice, carol, browser, live_server):
+    from clinic.models import CareTeamMember
+    from telehealth import chat as chats
+    from telehealth.models import Chat, Message
+
+    CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
+    chat = chats.chat_open(actor=None, patient=alice.patient_record, doctor=carol.doctor_profile)
+    for seq in range(1, 31):
+        Message.objects.create(chat=chat, seq=seq, sender=alice if seq % 2 else carol,
+                               sender_role="patient" if seq % 2 else "doctor", client_id=f"m{seq}",
+                               body=f"Message number {seq}: how the week went, in a few lines of text.")
+    Chat.objects.filter(pk=chat.pk).update(last_seq=30, last_message_at=timezone.now())
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": _session_of(alice), "url": live_server.url}])
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + f"/chats/{chat.pk}/")
+        latest = page.locator("[data-chat-messages] li[data-seq='30']")
+        expect(latest).to_be_in_viewport(ratio=0.95)
+        expect(page.get_by_label("Message", exact=True)).to_be_in_viewport(ratio=1)
+        expect(page.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
+        expect(page.locator("[data-chat-messages] li[data-seq='1']")).not_to_be_in_viewport()
+    finally:
+        context.close()
