@@ -62,11 +62,32 @@ OVERFLOW_JS = """() => {
 }"""
 
 
+# Text that holds a phone number ("+" and digits) but is not isolated left to right: in Arabic it
+# reads reversed ("12025550111+").
+PHONES_NOT_ISOLATED_JS = """() => {
+  const bad = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode.textContent;
+    // a number in plain text may be isolated by Unicode marks instead (LRI ... PDI)
+    if (!/(^|[^\\u2066])\\+\\d[\\d ()-]{5,}/.test(text)) continue;
+    const el = walker.currentNode.parentElement, style = getComputedStyle(el);
+    if (el.closest("script, template") || !el.getClientRects().length) continue;
+    if (style.direction !== "ltr" || !/isolate|embed|override/.test(style.unicodeBidi)) bad.push(text.trim().slice(0, 60));
+  }
+  return bad;
+}"""
+
+
+CHECKS_JS = f"""() => ({{lang: document.documentElement.lang, overflow: ({OVERFLOW_JS})(),
+                        phones: ({PHONES_NOT_ISOLATED_JS})()}})"""
+
+
 @pytest.fixture
 def people():
     """The access matrices' world (every role and one of each object), plus a rejected doctor who
     may re-apply, a second staff member with a long e-mail address and a family-managed child."""
     w = build_world()
+    type(w.patient).objects.filter(pk=w.patient.pk).update(contact="+12025550111")
     w.rita = UserFactory(role=Role.DOCTOR, name="Rita Rejected", email="rita.rejected-applicant@example.com")
     DoctorApplicationFactory(user=w.rita, status=ApplicationStatus.REJECTED, decided_at=timezone.now(),
                              rejection_reason="The licence number could not be verified with the medical council.")
@@ -133,18 +154,19 @@ def test_no_page_of_any_role_scrolls_sideways_at_360px(people, browser, live_ser
             contexts[None].context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language,
                                                  "url": live_server.url}])
             for user, paths in pages.items():
-                page = contexts[user]
+                page, who = contexts[user], user.email if user else "visitor"
                 for path in paths:
                     response = page.goto(live_server.url + path, wait_until="domcontentloaded")
-                    who = user.email if user else "visitor"
                     if response.status != 200 or page.url != live_server.url + path:
                         broken.append(f"{language} {who} {path}: {response.status} at {page.url}")
                         continue
-                    if page.locator("html").get_attribute("lang") != language:
+                    found = page.evaluate(CHECKS_JS)  # one round trip per page
+                    if found["lang"] != language:
                         broken.append(f"{language} {who} {path}: not in {language}")
-                    overflow = page.evaluate(OVERFLOW_JS)
-                    if overflow:
-                        failures[f"{language} {who} {path}"] = overflow
+                    if found["overflow"]:
+                        failures[f"{language} {who} {path}"] = found["overflow"]
+                    if language == "ar" and found["phones"]:
+                        broken.append(f"ar {who} {path}: phone numbers not isolated left to right: {found['phones']}")
     finally:
         for page in contexts.values():
             page.context.close()
