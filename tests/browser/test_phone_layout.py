@@ -1,6 +1,6 @@
 """Pages fit a phone. At 360 px, in English and in Arabic (right to left), every main page of every
 role — anonymous visitor, patient, family member, doctor, doctor applicant (pending and rejected),
-hospital staff, admin — opens without the page itself scrolling sideways
+hospital staff (approved and under review), admin — opens without the page itself scrolling sideways
 (document.documentElement.scrollWidth > innerWidth); a failure names the elements that stick out.
 And the navigation on a phone is a menu behind a disclosure button, not a strip that hides links.
 
@@ -21,7 +21,7 @@ from accounts.models import ApplicationStatus, Role, User
 from clinic.models import HospitalStaff
 from tests.access.world import build_world
 from tests.browser.conftest import TIMEOUT_MS, _fail_on_policy_violations, _watch_policy_violations
-from tests.factories import DoctorApplicationFactory, UserFactory
+from tests.factories import DoctorApplicationFactory, HospitalStaffFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -85,7 +85,8 @@ CHECKS_JS = f"""() => ({{lang: document.documentElement.lang, overflow: ({OVERFL
 @pytest.fixture
 def people():
     """The access matrices' world (every role and one of each object), plus a rejected doctor who
-    may re-apply, a second staff member with a long e-mail address and a family-managed child."""
+    may re-apply, a second staff member with a long e-mail address, staff of a hospital still under
+    review, and a phone number on Alice's record."""
     w = build_world()
     type(w.patient).objects.filter(pk=w.patient.pk).update(contact="+12025550111")
     w.rita = UserFactory(role=Role.DOCTOR, name="Rita Rejected", email="rita.rejected-applicant@example.com")
@@ -94,6 +95,8 @@ def people():
     omar = UserFactory(role=Role.HOSPITAL, name="Omar Abdelrahman Al-Hashimi",
                        email="omar.abdelrahman.al-hashimi@riverside-general-hospital.example.com")
     HospitalStaff.objects.create(hospital=w.riverside, user=omar, is_owner=False)
+    w.hugo = HospitalStaffFactory(user__name="Hugo Pending", hospital__status="pending",
+                                  hospital__name="Hillview Community Mental Health Centre").user
     return w
 
 
@@ -131,6 +134,7 @@ def _pages(w):
         w.rita: ["/account/application/", "/account/application/reapply/"],
         w.hana: ["/dashboard/", "/hospital/appointments/", "/hospital/doctors/", "/hospital/patients/",
                  "/hospital/staff/", f"/appointments/{w.emergency.pk}/", "/account/profile/"],
+        w.hugo: ["/account/application/hospital/"],
         w.ada: ["/dashboard/", "/appointments/", "/admin/"],
     }
 
