@@ -14,9 +14,9 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(raw.strip(), settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("Enter a valid phone number, e.g. +12025550123."), code="bad_phone") from exc
+        raise ValidationError(ltr_numbers(_("Enter a valid phone number, e.g. +12025550123.")), code="bad_phone") from exc
     if not phonenumbers.is_possible_number(number):
-        raise ValidationError(_("Enter a valid phone number, e.g. +12025550123."), code="bad_phone")
+        raise ValidationError(ltr_numbers(_("Enter a valid phone number, e.g. +12025550123.")), code="bad_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -24,3 +24,14 @@ def test_numbers_in_a_sentence_are_wrapped_in_unicode_isolates_once():
     text = ltr_numbers("بالصيغة الدولية، مثل +12025550123.")
     assert text == f"بالصيغة الدولية، مثل {LRI}+12025550123{PDI}."
     assert ltr_numbers(text) == text
+
+
+def test_the_bad_phone_error_keeps_its_example_number_in_order():
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from core.phones import normalize_phone
+
+    with pytest.raises(ValidationError) as error:
+        normalize_phone("not a number")
+    assert f"{LRI}+12025550123{PDI}" in error.value.messages[0]
