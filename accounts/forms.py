@@ -9,9 +9,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import TIMEZONE_CHOICES, User
 from clinic.models import Gender
 from core.forms import AccessibleErrorsMixin
+from core.phones import ltr_numbers_lazy
 
 WEEKDAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
 
+
+# Phone fields type left to right even on a right-to-left page ("+1202…" would show as "…2021+").
+TEL_ATTRS = {"autocomplete": "tel", "inputmode": "tel", "dir": "ltr"}
+PHONE_HELP = ltr_numbers_lazy(_("International format, e.g. +12025550123."))
 
 class PasswordField(forms.CharField):
     widget = forms.PasswordInput(attrs={"autocomplete": "new-password"})
@@ -31,8 +36,8 @@ class IdentityFieldsMixin(AccessibleErrorsMixin, forms.Form):
     email = forms.EmailField(label=_("Email"), required=False,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(label=_("Phone"), max_length=20,
-                            help_text=_("International format, e.g. +12025550123."),
-                            widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))
+                            help_text=PHONE_HELP,
+                            widget=forms.TextInput(attrs=TEL_ATTRS))
     password = PasswordField()
     password_confirm = forms.CharField(label=_("Repeat password"), strip=False,
                                        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
@@ -118,12 +123,13 @@ class HospitalSignupForm(IdentityFieldsMixin):
     state = forms.CharField(label=_("State / region"), max_length=100, required=False)
     country = forms.CharField(label=_("Country"), max_length=100, required=False)
     pin_code = forms.CharField(label=_("PIN / postal code"), max_length=20, required=False)
-    contact = forms.CharField(label=_("Hospital phone"), max_length=30)
+    contact = forms.CharField(label=_("Hospital phone"), max_length=30, widget=forms.TextInput(attrs=TEL_ATTRS))
     specialities = forms.CharField(label=_("Specialities"), required=False,
                                    help_text=_("Comma-separated, e.g. Psychiatry, Cardiology"))
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     email = forms.EmailField(label=_("Your work email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    phone = forms.CharField(label=_("Your phone (optional)"), max_length=20, required=False)
+    phone = forms.CharField(label=_("Your phone (optional)"), max_length=20, required=False,
+                            widget=forms.TextInput(attrs=TEL_ATTRS))
     name = forms.CharField(label=_("Your full name"), max_length=150)
 
     field_order = ["hospital_name", "address", "city", "state", "country", "pin_code", "contact",
@@ -139,7 +145,8 @@ class StaffInviteForm(AccessibleErrorsMixin, forms.Form):
 
 class StaffAcceptForm(AccessibleErrorsMixin, forms.Form):
     name = forms.CharField(label=_("Full name"), max_length=150)
-    phone = forms.CharField(label=_("Phone (optional)"), max_length=20, required=False)
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=20, required=False,
+                            widget=forms.TextInput(attrs=TEL_ATTRS))
     password = PasswordField()
 
 
@@ -154,6 +161,8 @@ class ProfileForm(AccessibleErrorsMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["name", "email", "phone", "preferred_language", "location", "timezone"]
+        widgets = {"phone": forms.TextInput(attrs=TEL_ATTRS)}
+        help_texts = {"phone": PHONE_HELP}
 
 
 class OTPTokenForm(AccessibleErrorsMixin, forms.Form):
@@ -183,7 +192,9 @@ class LoginForm(AccessibleErrorsMixin, AllauthLoginForm):
         super().__init__(*args, **kwargs)
         login = self.fields["login"]
         login.label = _("Email or phone")
-        login.widget.attrs.update({"placeholder": _("you@example.com or +12025550123"), "autocomplete": "username"})
+        # dir=auto: an e-mail or a phone number types left to right on a right-to-left page too
+        login.widget.attrs.update({"placeholder": _("you@example.com or +12025550123"), "autocomplete": "username",
+                                   "dir": "auto"})
         self.fields["password"].label = _("Password")
         if "remember" in self.fields:
             self.fields["remember"].label = _("Keep me signed in on this device")

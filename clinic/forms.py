@@ -127,7 +127,7 @@ class DependentForm(AccessibleErrorsMixin, forms.Form):
                                  choices=[("", _("Choose…")), *[(v, l) for v, l in Relation.choices
                                                                 if v != Relation.SELF]])
     contact = forms.CharField(label=_("Contact phone (optional)"), max_length=30, required=False,
-                              widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+                              widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "dir": "ltr"}))
     emergency_contact = forms.CharField(label=_("Emergency contact (optional)"), max_length=200, required=False)
 
 

@@ -79,6 +79,9 @@ class MessageOut(Schema):
     file_size: int
     file_url: str | None
     created_at: dt.datetime
+    created_at_display: str | None = Field(
+        None, description="created_at as the signed-in account reads it: in its time zone, in its language's "
+                          "short date-time format (the same text Haven's pages and websocket frames show).")
     redacted: bool = Field(False, description="Removed by a moderator: body and file are blank.")
 
 
@@ -176,7 +179,7 @@ def chat_messages(request, chat_id: UUID, after: Count | None = None, before: Co
                                          search=q, limit=limit)
     chats.chat_read_record(actor=request.auth, chat=chat, seqs=[m.seq for m in messages], via="api",
                            request=request)
-    return {"messages": [chats.message_payload(m) for m in messages], "has_more": more,
+    return {"messages": [chats.message_payload(m, reader=request.auth) for m in messages], "has_more": more,
             "receipts": chats.read_receipts(chat)}
 
 
@@ -238,7 +241,7 @@ def message_send(request, payload: MessageIn):
     chat = chats.chat_get(fetched_by=request.auth, chat_id=payload.chat_id)
     message, created = chats.message_send(sender=request.auth, chat=chat, client_id=payload.client_id,
                                           body=payload.body)
-    return Status(201 if created else 200, {**chats.message_payload(message),
+    return Status(201 if created else 200, {**chats.message_payload(message, reader=request.auth),
                                             "realtime": getattr(message, "realtime", True)})
 
 
@@ -251,7 +254,7 @@ def message_upload(request, chat_id: Form[UUID], client_id: Form[str], file: Fil
         raise ValidationError({"kind": ["kind must be audio or file."]})
     message, created = chats.message_send(sender=request.auth, chat=chat, client_id=client_id, body=body,
                                           kind=kind, upload=file)
-    return Status(201 if created else 200, {**chats.message_payload(message),
+    return Status(201 if created else 200, {**chats.message_payload(message, reader=request.auth),
                                             "realtime": getattr(message, "realtime", True)})
 
 

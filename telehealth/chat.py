@@ -41,6 +41,7 @@ from clinic.selectors import (
 )
 from clinic.services import care_team_member_added
 from core.errors import DomainError, NotFound, PermissionDenied
+from core.timezones import short_datetime_for
 from core.uploads import clean_document, safe_display_name
 from telehealth import presence
 from telehealth.models import Chat, ChatReadState, Message, Notification
@@ -281,10 +282,11 @@ def read_receipts(chat: Chat) -> dict:
     return {str(uid): seq for uid, seq in ChatReadState.objects.filter(chat=chat).values_list("user_id", "last_read_seq")}
 
 
-def message_payload(message: Message) -> dict:
-    """The one shape of a message, for the websocket, the API and the page's JSON."""
+def message_payload(message: Message, *, reader: User | None = None) -> dict:
+    """The one shape of a message, for the websocket, the API and the page's JSON; with a
+    ``reader``, also its time as that reader's account shows it (message_payload_for)."""
     sender = message.sender
-    return {
+    payload = {
         "id": str(message.pk),
         "chat_id": str(message.chat_id),
         "seq": message.seq,
@@ -302,6 +304,16 @@ def message_payload(message: Message) -> dict:
         "created_at": message.created_at.isoformat(),
         "redacted": message_is_redacted(message),
     }
+    return message_payload_for(payload, reader) if reader is not None else payload
+
+
+def message_payload_for(payload: dict, reader: User) -> dict:
+    """A message payload as one reader gets it: ``created_at_display`` is its time in the reader's
+    zone and short format, the same text the conversation page renders (core.timezones), so a
+    message pushed live reads like the ones already on the page. A broadcast carries one payload
+    for everyone; each socket adds its own reader's time."""
+    created = dt.datetime.fromisoformat(payload["created_at"])
+    return {**payload, "created_at_display": short_datetime_for(created, reader)}
 
 
 def chat_payload(chat: Chat, *, user: User | None = None) -> dict:

@@ -186,7 +186,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _send_message(self, client_id, body):
         message, _created = chats.message_send(sender=self.user, chat=self.chat, client_id=client_id, body=body)
-        return chats.message_payload(message), getattr(message, "realtime", True)
+        return chats.message_payload(message, reader=self.user), getattr(message, "realtime", True)
 
     async def on_typing(self, frame):
         now = time.monotonic()
@@ -214,7 +214,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         messages, more = chats.messages_list(fetched_by=self.user, chat=self.chat, after=after,
                                              limit=chats.PAGE_MAX)
         chats.chat_read_record(actor=self.user, chat=self.chat, seqs=[m.seq for m in messages], via="resync")
-        return {"type": "messages", "after": after, "messages": [chats.message_payload(m) for m in messages],
+        return {"type": "messages", "after": after, "messages": [chats.message_payload(m, reader=self.user) for m in messages],
                 "more": more, "receipts": chats.read_receipts(self.chat),
                 "online": chats.presence_online(self.chat_id)}
 
@@ -247,6 +247,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         body = event["event"]
         if body.get("type") == "typing" and body.get("user_id") == str(self.user.pk):
             return
+        if isinstance(body.get("message"), dict) and "created_at" in body["message"]:
+            body = {**body, "message": chats.message_payload_for(body["message"], self.user)}
         await self._send_json(body)
         if body.get("type") == "message" and body["message"].get("sender_id") != str(self.user.pk):
             self.live_seqs.append(body["message"]["seq"])

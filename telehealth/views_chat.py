@@ -61,7 +61,7 @@ def chat_detail(request, chat_id):
         "escalation_reached": escalation_reached_staff(chat),
         "archived": not (chat.is_active_for_doctor if as_doctor else chat.is_active_for_patient),
         "initial": {"chat_id": str(chat.pk), "user_id": str(request.user.pk), "side": side,
-                    "messages": [chats.message_payload(m) for m in messages], "has_more": more,
+                    "messages": [chats.message_payload(m, reader=request.user) for m in messages], "has_more": more,
                     "receipts": chats.read_receipts(chat), "searching": bool(search),
                     "patient_name": chat.patient.name, "strings": _strings()},
     })

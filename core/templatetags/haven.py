@@ -1,7 +1,11 @@
 import datetime as dt
+import re
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+
+from core.timezones import short_datetime_for
 
 register = template.Library()
 
@@ -27,3 +31,30 @@ def language_names(codes) -> str:
         except KeyError:
             names.append(code)
     return ", ".join(str(n) for n in names)
+
+
+@register.filter
+def datetime_for(value: dt.datetime | None, user) -> str:
+    """``{{ when|datetime_for:user }}``: the account's zone and short format, exactly as its live
+    (websocket) payloads say it (core.timezones.short_datetime_for)."""
+    if not value:
+        return ""
+    return short_datetime_for(value, user)
+
+
+@register.filter
+def phone(value) -> str:
+    """A phone number isolated left to right: in Arabic (right-to-left) text "+12025550123" would
+    otherwise read "12025550123+". ``{{ user.phone|phone|default:"—" }}``."""
+    if not value:
+        return ""
+    return format_html('<bdi class="phone" dir="ltr">{}</bdi>', value)
+
+
+@register.filter
+def phone_link(value) -> str:
+    """A phone number as a tel: link (digits and a leading + only), isolated left to right."""
+    if not value:
+        return ""
+    number = re.sub(r"(?!^\+)[^\d]", "", str(value).strip())
+    return format_html('<a class="phone" dir="ltr" href="tel:{}">{}</a>', number, value)

@@ -60,7 +60,9 @@
     }
     const time = document.createElement("time");
     time.dateTime = m.created_at;
-    time.textContent = new Date(m.created_at).toLocaleString();
+    // The server says the time as the page does (the account's zone and format); the browser's
+    // own zone and format would differ from the messages rendered with the page.
+    time.textContent = m.created_at_display || new Date(m.created_at).toLocaleString();
     meta.append(" ", time);
     li.append(meta);
     if (m.redacted) {
@@ -446,8 +448,27 @@
     });
   }
 
+  // The conversation opens at its latest message with the composer in view: the list scrolls to
+  // its end, the page so that the composer ends at the window's bottom (on a phone the header,
+  // the call panel and the tools fill the first screen). Again once everything has loaded, unless
+  // the person scrolled meanwhile.
+  function showLatest() {
+    list.scrollTop = list.scrollHeight;
+    if (form) form.scrollIntoView({ block: "end" });
+  }
+
   showReceipts();
   if (!initial.searching) {
+    if (!location.hash) {
+      showLatest();
+      let moved = false;
+      const onScroll = () => { moved = true; };
+      requestAnimationFrame(() => window.addEventListener("scroll", onScroll, { once: true, passive: true }));
+      window.addEventListener("load", () => {
+        window.removeEventListener("scroll", onScroll);
+        if (!moved) showLatest();
+      }, { once: true });
+    }
     document.addEventListener("visibilitychange", markRead);
     connect();
   } else {

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from accounts.models import User
 from accounts.tokens import issue_pair
 from clinic.models import CareTeamMember
 from telehealth import chat as chats
@@ -79,6 +80,8 @@ def _post_message(base, token, chat, client_id, body):
 def test_patient_and_doctor_chat_live_with_receipts_presence_typing_and_badge(alice, carol, asgi_server, new_context,
                                                                             request):
     CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
+    # Both accounts live in Kolkata (UTC+5:30); the browser runs in UTC.
+    User.objects.filter(pk__in=[alice.pk, carol.pk]).update(timezone="Asia/Kolkata")
     chat = chats.chat_open(actor=None, patient=alice.patient_record, doctor=carol.doctor_profile)
     carol_token = issue_pair(carol)["access"]
     sessions = {"alice": _session_of(alice), "carol": _session_of(carol)}
@@ -162,6 +165,13 @@ def test_patient_and_doctor_chat_live_with_receipts_presence_typing_and_badge(al
     expect(chat_tab.locator("[data-chat-messages] li[data-seq]")).to_have_count(5)
     live = [li.get_attribute("data-seq") for li in doctor.locator("[data-chat-messages] li[data-seq]").all()]
     assert live == ["1", "2", "3", "4", "5"]
+    # One time per message: those that reached Carol's page live (2-5) read exactly as the server
+    # renders them, in the accounts' zone and format, not in the browser's.
+    assert _times(doctor) == _times(chat_tab)
+
+
+def _times(page):
+    return page.locator("[data-chat-messages] li[data-seq] time").all_inner_texts()
 
 
 def _seqs(page):
