@@ -137,14 +137,12 @@ def chat_member_ids(chat: Chat) -> set:
 
 
 def chat_start_allowed(actor: User, patient: Patient, doctor: DoctorProfile) -> bool:
-    """The policy for starting (or reopening) a conversation: only inside a care team — the doctor
-    is in the patient's care team (an accepted link) and the actor is that doctor or acts for the
-    patient. The "Message" buttons show only when it allows; ``chat_start`` refuses otherwise."""
+    """The policy for starting (or reopening) a conversation, the same rule ``chat_open`` enforces:
+    only inside a care team — the doctor is in the patient's care team (an accepted link) and the
+    actor is that doctor or acts for the patient. The "Message" buttons show only when it allows."""
     if not (actor.is_authenticated and actor.is_active and doctor.user.is_active):
         return False
-    if not CareTeamMember.objects.filter(doctor=doctor, patient=patient).exists():
-        return False
-    return doctor.user_id == actor.pk or relation_of(actor, patient.pk) is not None
+    return _chat_open_refusal(actor, patient, doctor) is None
 
 
 def chat_start(*, actor: User, patient: Patient, doctor: DoctorProfile) -> Chat:
@@ -468,20 +466,25 @@ def _not_in_care_team():
                               "you book an appointment with them or accept their invitation."))
 
 
+def _chat_open_refusal(actor: User, patient: Patient, doctor: DoctorProfile) -> Exception | None:
+    own_doctor = doctor_profile_of(actor)
+    is_the_doctor = own_doctor is not None and own_doctor.pk == doctor.pk
+    acts_for_patient = relation_of(actor, patient.pk) is not None
+    in_care_team = care_team_patient_ids(doctor).filter(patient_id=patient.pk).exists()
+    if not acts_for_patient and not (is_the_doctor and in_care_team):
+        return NotFound(_("Patient not found."))  # a doctor learns nothing of someone else's patient
+    if not in_care_team:
+        return _not_in_care_team()
+    return None
+
+
 def chat_open(*, actor: User | None, patient: Patient, doctor: DoctorProfile) -> Chat:
     """The pair's chat, created on first use. ``actor`` None is the system (the mapping service);
     otherwise the actor must be the doctor or act for the patient, and either way the doctor must
     be in the patient's care team (a chat is the care team's channel, never a way to reach any
     doctor in the directory)."""
-    if actor is not None:
-        own_doctor = doctor_profile_of(actor)
-        is_the_doctor = own_doctor is not None and own_doctor.pk == doctor.pk
-        acts_for_patient = relation_of(actor, patient.pk) is not None
-        in_care_team = care_team_patient_ids(doctor).filter(patient_id=patient.pk).exists()
-        if not acts_for_patient and not (is_the_doctor and in_care_team):
-            raise NotFound(_("Patient not found."))  # a doctor learns nothing of someone else's patient
-        if not in_care_team:
-            raise _not_in_care_team()
+    if actor is not None and (refusal := _chat_open_refusal(actor, patient, doctor)) is not None:
+        raise refusal
     chat, _created = Chat.objects.get_or_create(patient=patient, doctor=doctor)
     return chat
 
