@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from clinic import ics
@@ -27,7 +28,7 @@ from clinic.models import (
     AppointmentReminder,
     AppointmentStatus,
     AppointmentType,
-    EmergencyAlert,
+    EmergencyStep,
 )
 from telehealth.models import Notification
 from telehealth.services import notification_send
@@ -58,8 +59,8 @@ def _doctor_user(appointment: Appointment) -> list[User]:
     return [appointment.doctor.user]
 
 
-def _alerted(appointment: Appointment, stage: str) -> list[User]:
-    return list(User.objects.filter(emergency_alerts__appointment=appointment, emergency_alerts__stage=stage,
+def _alerted(appointment: Appointment, step: int) -> list[User]:
+    return list(User.objects.filter(emergency_alerts__appointment=appointment, emergency_alerts__step=step,
                                     is_active=True).order_by("pk"))
 
 
@@ -170,6 +171,8 @@ def _texts(event: AppointmentEvent, kind: str, user: User) -> tuple[str, str, st
         title = _("%(doctor)s accepted the emergency request") % ctx
         body = _("%(doctor)s accepted the emergency request for %(patient)s and will contact you now.") % ctx
         return title, body, body
+    if kind == N.EMERGENCY_ESCALATED and not user.is_doctor:
+        return _emergency_escalated_to_staff_texts(event, user)
     if kind == N.EMERGENCY_ESCALATED:
         title = _("Emergency still waiting: %(patient)s") % ctx
         body = _("No doctor has accepted the emergency request for %(patient)s yet. "
@@ -178,16 +181,37 @@ def _texts(event: AppointmentEvent, kind: str, user: User) -> tuple[str, str, st
     raise ValueError(kind)
 
 
+def _emergency_escalated_to_staff_texts(event: AppointmentEvent, user: User) -> tuple[str, str, str]:
+    """(title, body, email sentence) for hospital staff and administrators reached by the last step
+    of the ladder: no doctor has taken the emergency, someone must find one or call the patient.
+    No clinical text: the reason stays on the emergency's page."""
+    a = event.appointment
+    ctx = {"patient": a.patient.name, "since": when(a.start, user),
+           "doctors": User.objects.filter(emergency_alerts__appointment=a, role="doctor").count()}
+    title = _("Emergency without a doctor: %(patient)s") % ctx
+    if not ctx["doctors"]:
+        body = _("%(patient)s asked for emergency help on %(since)s and no doctor could be alerted. "
+                 "Please find a doctor or contact the patient.") % ctx
+        return title, body, body
+    body = ngettext(
+        "%(patient)s asked for emergency help on %(since)s and none of the %(doctors)d doctor alerted has accepted. "
+        "Please find a doctor or contact the patient.",
+        "%(patient)s asked for emergency help on %(since)s and none of the %(doctors)d doctors alerted has accepted. "
+        "Please find a doctor or contact the patient.", ctx["doctors"]) % ctx
+    return title, body, body
+
+
 def _plan(event: AppointmentEvent) -> list[tuple[User, str, bool, str | None]]:
     """[(recipient, notification kind, email?, calendar method or None)] for one event."""
     a = event.appointment
     actor_id = event.actor_id
     if a.type == AppointmentType.EMERGENCY:
         if event.kind == Kind.REQUESTED:
-            return [(u, N.EMERGENCY, True, None) for u in _unique(_alerted(a, EmergencyAlert.Stage.INITIAL), actor_id)]
+            return [(u, N.EMERGENCY, True, None) for u in _unique(_alerted(a, EmergencyStep.ON_DUTY), actor_id)]
         if event.kind == Kind.ESCALATED:
-            return [(u, N.EMERGENCY_ESCALATED, True, None)
-                    for u in _unique(_alerted(a, EmergencyAlert.Stage.ESCALATION), actor_id)]
+            # Each step of the ladder tells the people it newly alerted (clinic.services).
+            step = event.data.get("step", EmergencyStep.STAFF)
+            return [(u, N.EMERGENCY_ESCALATED, True, None) for u in _unique(_alerted(a, step), actor_id)]
         if event.kind == Kind.ACCEPTED:
             return [(u, N.EMERGENCY_ACCEPTED, True, None) for u in _unique(patient_side(a), actor_id)]
         if event.kind in (Kind.CANCELLED, Kind.COMPLETED):
@@ -235,6 +259,8 @@ def notify_for_event(event_id) -> int:
 def _url_for(kind: str, user: User, appointment: Appointment) -> str:
     if kind in (N.EMERGENCY, N.EMERGENCY_ESCALATED) and user.is_doctor:
         return _url("emergency_queue")  # where the doctor accepts it
+    if kind == N.EMERGENCY_ESCALATED and user.is_hospital_staff:
+        return _url("dashboard") + "#emergencies"  # the hospital's live list of emergencies
     return appointment_url(appointment)
 
 

@@ -9,10 +9,12 @@ from django.urls import path
 
 from telehealth.consumers import ChatConsumer
 from telehealth.consumers_calls import websocket_urlpatterns as call_routes
+from telehealth.consumers_emergencies import websocket_urlpatterns as emergency_routes
 from telehealth.consumers_notifications import websocket_urlpatterns as notification_routes
 
 websocket_urlpatterns = [
     *notification_routes,
     path("ws/chats/<uuid:chat_id>/", ChatConsumer.as_asgi()),
     *call_routes,
+    *emergency_routes,
 ]
