@@ -834,7 +834,6 @@ def _take_step(appointment: Appointment, number: int, now, actor=None) -> Emerge
         if appointment.escalated_at is None:
             appointment.escalated_at = now
             appointment.save(update_fields=["escalated_at", "updated_at"])
-    _emergency_queues_changed(appointment)
     return step
 
 
@@ -903,6 +902,7 @@ def emergency_request(*, requested_by: User, patient: Patient, reason: str, hosp
     audit_record(action="appointment.emergency_requested", actor=requested_by, target=appointment)
     if not _climb(appointment, now):
         _queue_next_step(appointment)
+    _emergency_queues_changed(appointment)
     return appointment
 
 
@@ -939,7 +939,10 @@ def emergency_escalate(*, appointment_id, now=None) -> bool:
         pk=appointment_id, type=AppointmentType.EMERGENCY).first()
     if appointment is None:
         return False
-    return _climb(appointment, now or timezone.now()) > 0
+    if not _climb(appointment, now or timezone.now()):
+        return False
+    _emergency_queues_changed(appointment)
+    return True
 
 
 def emergencies_escalate_due(now=None) -> int:

@@ -192,7 +192,7 @@ def test_escalation_alerts_only_the_newly_alerted(alice, carol, dave, hana, on_d
     [staff_alert] = received(hana)
     assert staff_alert.kind == N.EMERGENCY_ESCALATED and "Emergency without a doctor" in staff_alert.title
     assert "Severe symptoms" not in staff_alert.body  # no clinical text for staff
-    assert staff_alert.url == "/#emergencies"
+    assert staff_alert.url == "/dashboard/#emergencies"
     assert [n.kind for n in received(carol)] == [N.EMERGENCY]  # already alerted: not told again
     assert received(alice) == []
 

@@ -8,6 +8,8 @@ ROWS = [
     row("socket", "WS", "ws/chats/<uuid:chat_id>/", 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, 4403, 4403,
         4403, 4403, params={"chat_id": lambda w: w.former_chat.pk}, note="care team left"),
     row("socket", "WS", "ws/calls/<str:room_id>/", 4403, 4410, 4403, 4403, 4403, 4410, 4403, 4403, 4403, 4403, 4403),
+    # Doctors' emergency queues and hospital dashboards (counts only; the page refetches itself).
+    row("socket", "WS", "ws/emergencies/", 4401, 4403, 4403, 4403, 4403, ACCEPT, 4403, ACCEPT, ACCEPT, 4403, 4403),
 ]
 
 test_access = matrix_test(ROWS, transactional=True)
