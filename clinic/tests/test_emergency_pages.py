@@ -17,8 +17,8 @@ from clinic.models import (
     EmergencyLadderStep,
     HospitalDoctor,
     HospitalPatient,
+    WeeklyAvailability,
 )
-from clinic.tests.conftest import open_all_week
 from conftest import login_verified
 from tests.factories import HospitalFactory
 
@@ -73,7 +73,9 @@ def test_the_page_says_who_was_alerted_and_when_when_nobody_is_on_duty(client, a
 
 
 def test_crisis_lines_of_the_patients_country_once_nobody_accepted_in_time(client, alice, off_duty_care, settings):
-    open_all_week(off_duty_care.care_links.get().doctor)  # Carol is on duty: someone was alerted
+    WeeklyAvailability.objects.bulk_create(  # Carol is on duty all day: someone was alerted
+        WeeklyAvailability(doctor=off_duty_care.care_links.get().doctor, weekday=d, start_time=dt.time.min,
+                           end_time=dt.time.max) for d in range(7))
     emergency, _ = raise_on_page(client, alice, off_duty_care)
     url = f"/appointments/{emergency.pk}/status/"
     assert "crisis-lines" not in client.get(url).content.decode()

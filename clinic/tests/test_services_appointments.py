@@ -240,6 +240,11 @@ def test_one_waiting_emergency_per_patient(alice, care):
 def test_unaccepted_emergency_escalates_once_to_staff_and_on_duty_doctors(alice, carol, hana, care, settings):
     far_doctor = DoctorFactory()
     open_all_week(far_doctor.doctor_profile)
+    from clinic.models import WeeklyAvailability
+
+    WeeklyAvailability.objects.bulk_create(  # on duty until midnight too (open_all_week ends at 23:30)
+        WeeklyAvailability(doctor=d, weekday=day, start_time=dt.time(23, 30), end_time=dt.time.max)
+        for d in (carol.doctor_profile, far_doctor.doctor_profile) for day in range(7))
     appointment = services.emergency_request(requested_by=alice, patient=alice.patient_record, reason="Help")
     interval = dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES)
     # Step 2 (the rest of the care team and hospital doctors), then step 3 (staff, admins and

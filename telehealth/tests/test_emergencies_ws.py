@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 PATH = "/ws/emergencies/"
 
 
-def raise_emergency(alice, hospital):
+def raise_emergency(alice):
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -39,7 +39,7 @@ def test_the_queue_and_the_hospital_dashboard_update_live(layer, alice, carol, d
             assert (await s.connect())[0]
             assert await s.receive_json_from(timeout=2) == {"type": "emergencies", "count": 0, "changed": False}
 
-        emergency = await database_sync_to_async(raise_emergency)(alice, hospital)
+        emergency = await database_sync_to_async(raise_emergency)(alice)
         # Nobody was on duty: Carol (care team) is alerted at once; Riverside's staff list it.
         assert await carol_socket.receive_json_from(timeout=2) == {"type": "emergencies", "count": 1, "changed": True}
         assert await hana_socket.receive_json_from(timeout=2) == {"type": "emergencies", "count": 1, "changed": True}
