@@ -430,8 +430,60 @@ def _sees_reason(appointment, viewer) -> bool:
             or appointment.type == AppointmentType.EMERGENCY)
 
 
+class EmergencyStepOut(Schema):
+    step: int = Field(..., description="1 on-duty doctors of the care team and hospitals, 2 every care-team and "
+                                       "hospital doctor, 3 hospital staff, administrators and every doctor on duty")
+    at: dt.datetime
+    doctors: int
+    hospital_staff: int
+    admins: int
+    text: str = Field(..., description="the sentence the emergency's page shows, in the reader's language")
+
+
+class CrisisLineOut(Schema):
+    name: str
+    number: str = Field("", description="what to dial (empty for a web directory)")
+    url: str = ""
+    note: str = ""
+
+
+class EmergencyProgressOut(Schema):
+    waiting: bool = Field(..., description="no doctor has accepted and the request was not withdrawn")
+    alerted: int = Field(..., description="people alerted so far, all steps")
+    steps: list[EmergencyStepOut]
+    next_step: int | None
+    next_step_at: dt.datetime | None
+    accepted_at: dt.datetime | None
+    accepted_by: str | None
+    crisis_lines_shown: bool = Field(..., description="nobody accepted within EMERGENCY_CRISIS_LINES_MINUTES, "
+                                                      "or nobody could be alerted")
+    country: str | None = Field(None, description="ISO code the crisis lines are for (None: international)")
+    crisis_lines: list[CrisisLineOut]
+
+
+def emergency_progress_out(appointment, viewer) -> dict | None:
+    if appointment.type != AppointmentType.EMERGENCY:
+        return None
+    p = selectors.emergency_progress(appointment, viewer=viewer)
+    return {
+        "waiting": p.waiting, "alerted": p.alerted, "next_step": p.next_step, "next_step_at": p.next_step_at,
+        "accepted_at": p.accepted_at, "accepted_by": p.accepted_by or None,
+        "crisis_lines_shown": p.crisis_lines_shown, "country": p.country,
+        "steps": [{"step": s.number, "at": s.at, "doctors": s.doctors, "hospital_staff": s.staff, "admins": s.admins,
+                   "text": s.describe()} for s in p.steps],
+        "crisis_lines": [{"name": str(line.name), "number": line.number, "url": line.url, "note": str(line.note)}
+                         for line in p.crisis_lines],
+    }
+
+
 class AppointmentDetailOut(AppointmentOut):
     events: list[AppointmentEventOut]
+    emergency: EmergencyProgressOut | None = Field(
+        None, description="for an emergency request: who was alerted at each step and when, and the crisis lines")
+
+    @staticmethod
+    def resolve_emergency(obj, context):
+        return emergency_progress_out(obj, context["request"].auth)
 
     @staticmethod
     def resolve_events(obj, context):
@@ -807,7 +859,7 @@ def appointments_list(request, doctor: UUID | None = None, patient: UUID | None 
                          date_to=_parse_when(date_to, "date_to", request.auth, end=True), status=status, type=type)
 
 
-@appointments_router.post("/emergency", response={201: AppointmentOut},
+@appointments_router.post("/emergency", response={201: AppointmentDetailOut},
                           summary="Raise an emergency for a patient you act for")
 def emergency_create(request, payload: EmergencyIn):
     patient = selectors.patient_get(fetched_by=request.auth, patient_id=payload.patient_id, clinical=False)

@@ -418,17 +418,40 @@ class AppointmentEvent(BaseModel):
                                                   "who": self.actor or gettext("the system")}
 
 
-class EmergencyAlert(BaseModel):
-    """Who was alerted to an emergency request — the doctors (and, on escalation, the hospital
-    staff) whose queue shows it."""
+class EmergencyStep(models.IntegerChoices):
+    """The escalation ladder of an emergency request nobody has accepted yet (clinic.services):
+    each step alerts more people, EMERGENCY_ESCALATION_MINUTES after the one before."""
 
-    class Stage(models.TextChoices):
-        INITIAL = "initial", _("Initial alert")
-        ESCALATION = "escalation", _("Escalation")
+    ON_DUTY = 1, _("Doctors on duty")
+    TEAM = 2, _("Care team and hospital doctors")
+    STAFF = 3, _("Hospital staff and administrators")
+
+
+class EmergencyLadderStep(BaseModel):
+    """One step of an emergency's escalation ladder, taken once: the unique key makes a retried or
+    overlapping scheduler run a no-op. ``at`` is when the step was taken; the alerts of the step
+    (``EmergencyAlert.step``) say who was reached."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="ladder_steps")
+    number = models.PositiveSmallIntegerField(choices=EmergencyStep.choices)
+    at = models.DateTimeField()
+    alerted = models.PositiveIntegerField(default=0, help_text=_("People newly alerted at this step."))
+
+    class Meta:
+        ordering = ["appointment", "number"]
+        constraints = [models.UniqueConstraint(fields=["appointment", "number"], name="one_ladder_step_per_number")]
+
+    def __str__(self):
+        return f"{self.appointment_id} · {self.get_number_display()}"
+
+
+class EmergencyAlert(BaseModel):
+    """Who was alerted to an emergency request, and at which step of the ladder — the doctors whose
+    queue shows it, and (last step) the hospital staff and administrators."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="alerts")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="emergency_alerts")
-    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.INITIAL)
+    step = models.PositiveSmallIntegerField(default=1, choices=EmergencyStep.choices)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["appointment", "recipient"], name="one_alert_per_recipient")]

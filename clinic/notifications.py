@@ -27,7 +27,7 @@ from clinic.models import (
     AppointmentReminder,
     AppointmentStatus,
     AppointmentType,
-    EmergencyAlert,
+    EmergencyStep,
 )
 from telehealth.models import Notification
 from telehealth.notification_texts import when  # noqa: F401 (escalation and others import it from here)
@@ -59,8 +59,8 @@ def _doctor_user(appointment: Appointment) -> list[User]:
     return [appointment.doctor.user]
 
 
-def _alerted(appointment: Appointment, stage: str) -> list[User]:
-    return list(User.objects.filter(emergency_alerts__appointment=appointment, emergency_alerts__stage=stage,
+def _alerted(appointment: Appointment, step: int) -> list[User]:
+    return list(User.objects.filter(emergency_alerts__appointment=appointment, emergency_alerts__step=step,
                                     is_active=True).order_by("pk"))
 
 
@@ -144,6 +144,11 @@ def _params(event: AppointmentEvent, kind: str, user: User) -> dict:
         params["reason"] = event.reason
     if kind == N.EMERGENCY:
         params["reason"] = a.reason
+    if kind == N.EMERGENCY_ESCALATED and not user.is_doctor:
+        # Hospital staff and administrators reached by the ladder's last step: no clinical text
+        # (the reason stays on the emergency's page), how many doctors were alerted in vain.
+        params["to_staff"] = True
+        params["doctors_alerted"] = User.objects.filter(emergency_alerts__appointment=a, role="doctor").count()
     return params
 
 
@@ -153,10 +158,11 @@ def _plan(event: AppointmentEvent) -> list[tuple[User, str, bool, str | None]]:
     actor_id = event.actor_id
     if a.type == AppointmentType.EMERGENCY:
         if event.kind == Kind.REQUESTED:
-            return [(u, N.EMERGENCY, True, None) for u in _unique(_alerted(a, EmergencyAlert.Stage.INITIAL), actor_id)]
+            return [(u, N.EMERGENCY, True, None) for u in _unique(_alerted(a, EmergencyStep.ON_DUTY), actor_id)]
         if event.kind == Kind.ESCALATED:
-            return [(u, N.EMERGENCY_ESCALATED, True, None)
-                    for u in _unique(_alerted(a, EmergencyAlert.Stage.ESCALATION), actor_id)]
+            # Each step of the ladder tells the people it newly alerted (clinic.services).
+            step = event.data.get("step", EmergencyStep.STAFF)
+            return [(u, N.EMERGENCY_ESCALATED, True, None) for u in _unique(_alerted(a, step), actor_id)]
         if event.kind == Kind.ACCEPTED:
             return [(u, N.EMERGENCY_ACCEPTED, True, None) for u in _unique(patient_side(a), actor_id)]
         if event.kind in (Kind.CANCELLED, Kind.COMPLETED):
@@ -202,6 +208,8 @@ def notify_for_event(event_id) -> int:
 def _url_for(kind: str, user: User, appointment: Appointment) -> str:
     if kind in (N.EMERGENCY, N.EMERGENCY_ESCALATED) and user.is_doctor:
         return _url("emergency_queue")  # where the doctor accepts it
+    if kind == N.EMERGENCY_ESCALATED and user.is_hospital_staff:
+        return _url("dashboard") + "#emergencies"  # the hospital's live list of emergencies
     return appointment_url(appointment)
 
 

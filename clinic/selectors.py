@@ -691,3 +691,154 @@ def account_for_family_invite(*, fetched_by: User, login: str) -> User | None:
     if user is None or not user.is_active or user.role != Role.PATIENT or user.pk == fetched_by.pk:
         return None
     return user
+
+
+# --- emergencies: where the ladder stands ------------------------------------------------------------
+
+from dataclasses import dataclass, field  # noqa: E402
+
+from clinic.models import EmergencyLadderStep, EmergencyStep  # noqa: E402
+
+
+@dataclass
+class LadderStepView:
+    number: int
+    at: object  # aware datetime
+    doctors: int = 0
+    staff: int = 0
+    admins: int = 0
+
+    @property
+    def alerted(self) -> int:
+        return self.doctors + self.staff + self.admins
+
+    def describe(self) -> str:
+        """One truthful sentence for the emergency's page, in the active language and zone."""
+        from django.utils import timezone as dj_timezone
+        from django.utils.formats import time_format
+        from django.utils.translation import gettext as _
+        from django.utils.translation import ngettext
+
+        time = time_format(dj_timezone.localtime(self.at), "H:i")
+        if self.number == EmergencyStep.ON_DUTY:
+            if self.doctors:
+                return ngettext("Alerted %(n)d doctor on duty at %(time)s.",
+                                "Alerted %(n)d doctors on duty at %(time)s.", self.doctors) % {
+                    "n": self.doctors, "time": time}
+            return _("No doctor of the care team or hospital was on duty at %(time)s.") % {"time": time}
+        if self.number == EmergencyStep.TEAM:
+            if self.doctors:
+                return ngettext("Alerted %(n)d more doctor of the care team and hospitals at %(time)s.",
+                                "Alerted %(n)d more doctors of the care team and hospitals at %(time)s.",
+                                self.doctors) % {"n": self.doctors, "time": time}
+            return _("No other doctor of the care team or hospitals to alert at %(time)s.") % {"time": time}
+        parts = []
+        if self.staff:
+            parts.append(ngettext("%(n)d hospital staff member", "%(n)d hospital staff members", self.staff)
+                         % {"n": self.staff})
+        if self.admins:
+            parts.append(ngettext("%(n)d administrator", "%(n)d administrators", self.admins) % {"n": self.admins})
+        if self.doctors:
+            parts.append(ngettext("%(n)d more doctor on duty", "%(n)d more doctors on duty", self.doctors)
+                         % {"n": self.doctors})
+        if parts:
+            return _("Alerted %(who)s at %(time)s.") % {"who": ", ".join(parts), "time": time}
+        return _("Nobody else could be alerted at %(time)s.") % {"time": time}
+
+
+@dataclass
+class EmergencyProgress:
+    """What the emergency's page (and the API) says: who was alerted at which step and when, what
+    comes next, who accepted, and whether the crisis lines are shown."""
+
+    waiting: bool
+    steps: list = field(default_factory=list)
+    next_step: int | None = None
+    next_step_at: object = None
+    accepted_at: object = None
+    accepted_by: str = ""
+    crisis_lines_shown: bool = False
+    crisis_lines: tuple = ()
+    country: str | None = None
+
+    @property
+    def alerted(self) -> int:
+        return sum(s.alerted for s in self.steps)
+
+    @property
+    def doctors(self) -> int:
+        return sum(s.doctors for s in self.steps)
+
+
+def emergency_progress(appointment: Appointment, *, viewer: User | None = None, now=None) -> EmergencyProgress:
+    """Where an emergency the viewer may see stands (the caller fetched it through the policy)."""
+    from django.conf import settings
+    from django.db.models import Count
+    from django.utils import timezone as dj_timezone
+
+    from clinic import crisis_lines
+    from clinic.models import AppointmentEvent
+
+    now = now or dj_timezone.now()
+    waiting = (appointment.type == AppointmentType.EMERGENCY and appointment.doctor_id is None
+               and appointment.status == AppointmentStatus.REQUESTED)
+    steps = {s.number: LadderStepView(s.number, s.at)
+             for s in EmergencyLadderStep.objects.filter(appointment=appointment).order_by("number")}
+    counts = (EmergencyAlert.objects.filter(appointment=appointment)
+              .order_by().values_list("step", "recipient__role").annotate(n=Count("pk")))
+    for number, role, n in counts:
+        view = steps.setdefault(number, LadderStepView(number, appointment.start))
+        if role == Role.DOCTOR:
+            view.doctors += n
+        elif role == Role.HOSPITAL:
+            view.staff += n
+        else:
+            view.admins += n
+    progress = EmergencyProgress(waiting=waiting, steps=[steps[k] for k in sorted(steps)])
+    last = progress.steps[-1] if progress.steps else None
+    if waiting and last is not None and last.number < max(EmergencyStep.values):
+        progress.next_step = last.number + 1
+        progress.next_step_at = max(last.at + dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES), now) \
+            if progress.alerted else now
+    accepted = (AppointmentEvent.objects.filter(appointment=appointment, kind=AppointmentEvent.Kind.ACCEPTED)
+                .select_related("actor").order_by("-created_at").first())
+    if accepted is not None:
+        progress.accepted_at = accepted.created_at
+        progress.accepted_by = accepted.actor.name if accepted.actor_id else ""
+    crisis_after = dt.timedelta(minutes=settings.EMERGENCY_CRISIS_LINES_MINUTES)
+    if waiting and (now - appointment.start >= crisis_after or not progress.alerted):
+        progress.crisis_lines_shown = True
+        progress.country = crisis_lines.country_for(appointment.patient, viewer)
+        progress.crisis_lines = crisis_lines.lines_for(progress.country)
+    return progress
+
+
+def hospital_emergencies(*, fetched_by: User, hospital: Hospital, now=None) -> list[Appointment]:
+    """Emergencies of the hospital's registered patients (or raised at the hospital) that are
+    waiting for a doctor or were accepted in the last day, oldest first, each with ``progress``.
+    Scheduling data only (no reason). For the hospital's staff and admins; 404 otherwise."""
+    from django.utils import timezone as dj_timezone
+
+    now = now or dj_timezone.now()
+    rows = list(_hospital_emergencies(fetched_by, hospital, now)[:50])
+    for row in rows:
+        row.progress = emergency_progress(row, viewer=fetched_by, now=now)
+    return rows
+
+
+def _hospital_emergencies(fetched_by: User, hospital: Hospital, now) -> QuerySet[Appointment]:
+    if not can_manage_hospital(fetched_by, hospital):
+        raise NotFound("Hospital not found.")
+    registered = HospitalPatient.objects.filter(hospital=hospital).values("patient_id")
+    return (appointments_visible_to(fetched_by)
+            .filter(Q(hospital=hospital) | Q(patient_id__in=registered), type=AppointmentType.EMERGENCY,
+                    status__in=ACTIVE_STATUSES)
+            .filter(Q(doctor__isnull=True) | Q(start__gte=now - dt.timedelta(days=1)))
+            .defer("reason", "notes", "extras", "cancellation_reason", "overbook_reason")
+            .order_by("start"))
+
+
+def hospital_emergencies_waiting_count(*, fetched_by: User, hospital: Hospital) -> int:
+    from django.utils import timezone as dj_timezone
+
+    return _hospital_emergencies(fetched_by, hospital, dj_timezone.now()).filter(doctor__isnull=True).count()

@@ -16,7 +16,7 @@ from django.dispatch import Signal
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Role, User
 from analytics.services import audit_record, audit_record_many
 from clinic import scheduling, selectors
 from clinic.extras import extras_with
@@ -26,6 +26,7 @@ from clinic.models import (
     AppointmentEvent,
     AppointmentStatus,
     AppointmentType,
+    ApprovalStatus,
     AvailabilityException,
     CalendarFeed,
     CareTeamMember,
@@ -33,6 +34,8 @@ from clinic.models import (
     ConsultationMode,
     DoctorProfile,
     EmergencyAlert,
+    EmergencyLadderStep,
+    EmergencyStep,
     Hospital,
     HospitalDoctor,
     HospitalPatient,
@@ -677,6 +680,8 @@ def _transition(appointment: Appointment, to: str, actor: User, reason: str = ""
     appointment.save(update_fields=["status", "updated_at", *data.pop("fields", [])])
     _event(appointment, kind, actor, reason=reason, **data)
     audit_record(action=f"appointment.{to}", actor=actor, target=appointment, reason=reason)
+    if appointment.type == AppointmentType.EMERGENCY:
+        _emergency_queues_changed(appointment)
     return appointment
 
 
@@ -691,6 +696,9 @@ def appointment_confirm(*, actor: User, appointment: Appointment) -> Appointment
 @transaction.atomic
 def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) -> Appointment:
     appointment, side = _locked(appointment, actor)
+    if appointment.type == AppointmentType.EMERGENCY and side not in ("patient", "admin"):
+        # Only the people asking for help withdraw it (and administrators, who fix mistakes).
+        raise PermissionDenied(_("Only the patient or their family can withdraw an emergency request."))
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Give a reason for the cancellation.")]})
     if side == "patient" and appointment.type != AppointmentType.EMERGENCY:
@@ -802,22 +810,135 @@ def appointment_update_details(*, actor: User, appointment: Appointment, reason:
 
 
 # --- emergencies -----------------------------------------------------------------------------------------
+#
+# The escalation ladder of an emergency nobody has accepted yet. Each step alerts more people
+# (EmergencyAlert rows: who, at which step, when) and is itself recorded once (EmergencyLadderStep,
+# unique per appointment and number, taken under the appointment's row lock), so retried or
+# overlapping scheduler runs never alert anyone twice:
+#   1. on request: the doctors of the patient's care team and hospitals who are on duty now;
+#   2. EMERGENCY_ESCALATION_MINUTES later: every doctor of the care team and of those hospitals;
+#   3. as long again later: the hospitals' staff, the administrators, and every doctor on duty.
+# A step that leaves nobody alerted at all is followed by the next one at once: an emergency never
+# waits on an empty list. Alerted doctors see the emergency in their queue and may accept it.
 
-def _on_duty_doctors(candidates) -> list[DoctorProfile]:
-    return [d for d in candidates if scheduling.is_on_duty(d)]
+Step = EmergencyStep
+LAST_STEP = max(Step.values)
 
 
-def _alert(appointment: Appointment, users, stage):
+def escalation_interval() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES)
+
+
+def _on_duty_doctors(candidates, at=None) -> list[DoctorProfile]:
+    return [d for d in candidates if scheduling.is_on_duty(d, at)]
+
+
+def _emergency_hospital_ids(appointment: Appointment) -> set:
+    """The approved hospitals the patient is registered with (accepted registrations: the manager),
+    and the one the emergency was raised at."""
+    ids = set(HospitalPatient.objects.filter(patient_id=appointment.patient_id,
+                                             hospital__status=ApprovalStatus.APPROVED)
+              .values_list("hospital_id", flat=True))
+    if appointment.hospital_id:
+        ids.add(appointment.hospital_id)
+    return ids
+
+
+def _patients_doctors(appointment: Appointment, hospital_ids) -> list[DoctorProfile]:
+    """The patient's own doctors: their care team (accepted links) and the doctors of their hospitals."""
+    team = CareTeamMember.objects.filter(patient_id=appointment.patient_id).values("doctor_id")
+    return list(selectors.doctors_directory().filter(
+        Q(pk__in=team) | Q(hospital_links__hospital_id__in=hospital_ids)).distinct())
+
+
+def ladder_recipients(appointment: Appointment, number: int, at=None) -> list[User]:
+    """Who step ``number`` of the ladder alerts (before leaving out those already alerted)."""
+    hospital_ids = _emergency_hospital_ids(appointment)
+    if number == Step.ON_DUTY:
+        return [d.user for d in _on_duty_doctors(_patients_doctors(appointment, hospital_ids), at)]
+    if number == Step.TEAM:
+        return [d.user for d in _patients_doctors(appointment, hospital_ids)]
+    staff = User.objects.filter(hospital_staff__hospital_id__in=hospital_ids, role=Role.HOSPITAL, is_active=True)
+    admins = User.objects.filter(role=Role.ADMIN, is_active=True)
+    return [*staff.order_by("pk"), *admins.order_by("pk"),
+            *[d.user for d in _on_duty_doctors(selectors.doctors_directory(), at)]]
+
+
+def _alert(appointment: Appointment, users, step) -> list[User]:
     existing = set(EmergencyAlert.objects.filter(appointment=appointment).values_list("recipient_id", flat=True))
     new = [u for u in {u.pk: u for u in users}.values() if u.pk not in existing]
-    EmergencyAlert.objects.bulk_create(EmergencyAlert(appointment=appointment, recipient=u, stage=stage) for u in new)
+    EmergencyAlert.objects.bulk_create(EmergencyAlert(appointment=appointment, recipient=u, step=step) for u in new)
     return new
 
 
+def _take_step(appointment: Appointment, number: int, now, actor=None) -> EmergencyLadderStep | None:
+    """Record step ``number`` and alert its people; None when it was already taken."""
+    try:
+        with transaction.atomic():
+            step = EmergencyLadderStep.objects.create(appointment=appointment, number=number, at=now)
+    except IntegrityError:
+        return None
+    new = _alert(appointment, ladder_recipients(appointment, number, now), number)
+    step.alerted = len(new)
+    step.save(update_fields=["alerted", "updated_at"])
+    if number == Step.ON_DUTY:
+        _event(appointment, Kind.REQUESTED, actor, reason=appointment.reason, emergency=True, alerted=len(new))
+    else:
+        _event(appointment, Kind.ESCALATED, None, step=number, alerted=len(new))
+        if appointment.escalated_at is None:
+            appointment.escalated_at = now
+            appointment.save(update_fields=["escalated_at", "updated_at"])
+    return step
+
+
+def _is_waiting(appointment: Appointment) -> bool:
+    return (appointment.type == AppointmentType.EMERGENCY and appointment.doctor_id is None
+            and appointment.status == AppointmentStatus.REQUESTED)
+
+
+def _climb(appointment: Appointment, now) -> int:
+    """Take every step that is due (the appointment's row is locked). Returns how many were taken."""
+    taken = 0
+    while _is_waiting(appointment):
+        last = appointment.ladder_steps.order_by("-number").first()
+        if last is None or last.number >= LAST_STEP:
+            break
+        anyone = EmergencyAlert.objects.filter(appointment=appointment).exists()
+        if anyone and now < last.at + escalation_interval():
+            break
+        if _take_step(appointment, last.number + 1, now) is None:
+            break
+        taken += 1
+    if taken and _is_waiting(appointment) and not appointment.ladder_steps.filter(number=LAST_STEP).exists():
+        _queue_next_step(appointment)
+    return taken
+
+
+def _queue_next_step(appointment: Appointment) -> None:
+    from clinic.tasks import emergency_escalate
+
+    appointment_id = str(appointment.pk)
+    seconds = int(escalation_interval().total_seconds())
+    transaction.on_commit(lambda: emergency_escalate.apply_async((appointment_id,), countdown=seconds))
+
+
+def _emergency_queues_changed(appointment: Appointment) -> None:
+    """On commit, tell the live emergency queues and hospital dashboards concerned (sockets)."""
+    appointment_id = appointment.pk
+
+    def push():
+        from telehealth.consumers_emergencies import emergency_queues_push
+
+        emergency_queues_push(appointment_id)
+
+    transaction.on_commit(push)
+
+
 @transaction.atomic
-def emergency_request(*, requested_by: User, patient: Patient, reason: str, hospital: Hospital | None = None) -> Appointment:
-    """Raise an emergency: alerts the on-duty doctors of the patient's care team and hospitals;
-    escalates if nobody accepts within EMERGENCY_ESCALATION_MINUTES."""
+def emergency_request(*, requested_by: User, patient: Patient, reason: str, hospital: Hospital | None = None,
+                      now=None) -> Appointment:
+    """Raise an emergency: step 1 of the ladder alerts the on-duty doctors of the patient's care
+    team and hospitals; the later steps follow while nobody accepts (see above)."""
     if not _may_book_for(requested_by, patient):
         raise NotFound(_("Patient not found."))
     _require_staff_hospital(requested_by, patient, doctor=None, hospital=hospital)
@@ -826,26 +947,16 @@ def emergency_request(*, requested_by: User, patient: Patient, reason: str, hosp
     if Appointment.objects.filter(patient=patient, type=AppointmentType.EMERGENCY, doctor__isnull=True,
                                   status=AppointmentStatus.REQUESTED).exists():
         raise Conflict(_("An emergency request for %(name)s is already waiting for a doctor.") % {"name": patient.name})
-    now = timezone.now()
+    now = now or timezone.now()
     appointment = Appointment.objects.create(
         patient=patient, type=AppointmentType.EMERGENCY, hospital=hospital, start=now,
         end=now + dt.timedelta(minutes=30), reason=reason.strip(), booked_by=requested_by,
         room_id=secrets.token_urlsafe(16))
-    hospitals = set(HospitalPatient.objects.filter(patient=patient).values_list("hospital_id", flat=True))
-    if hospital is not None:
-        hospitals.add(hospital.pk)
-    doctors = _on_duty_doctors(selectors.doctors_directory().filter(
-        Q(pk__in=CareTeamMember.objects.filter(patient=patient).values("doctor_id"))
-        | Q(hospital_links__hospital_id__in=hospitals)).distinct())
-    _alert(appointment, [d.user for d in doctors], EmergencyAlert.Stage.INITIAL)
-    _event(appointment, Kind.REQUESTED, requested_by, reason=appointment.reason, emergency=True,
-           alerted=len(doctors))
+    _take_step(appointment, Step.ON_DUTY, now, actor=requested_by)
     audit_record(action="appointment.emergency_requested", actor=requested_by, target=appointment)
-    from clinic.tasks import emergency_escalate
-
-    appointment_id = str(appointment.pk)
-    transaction.on_commit(lambda: emergency_escalate.apply_async(
-        (appointment_id,), countdown=settings.EMERGENCY_ESCALATION_MINUTES * 60))
+    if not _climb(appointment, now):
+        _queue_next_step(appointment)
+    _emergency_queues_changed(appointment)
     return appointment
 
 
@@ -870,36 +981,32 @@ def emergency_accept(*, actor: User, appointment: Appointment) -> Appointment:
         # The patient's own emergency is their consent; one raised by hospital staff is a proposal.
         _care_team_on_patient_action(by=appointment.booked_by, doctor=doctor, patient=appointment.patient)
         audit_record(action="appointment.emergency_accepted", actor=actor, target=appointment)
+        _emergency_queues_changed(appointment)
     return appointment
 
 
 @transaction.atomic
-def emergency_escalate(*, appointment_id) -> bool:
-    """Still unaccepted after the deadline: alert the hospitals' staff and all on-duty doctors.
-    Idempotent: an emergency is escalated once."""
+def emergency_escalate(*, appointment_id, now=None) -> bool:
+    """Take the ladder's next step(s) if due, for an emergency still waiting. Idempotent: the row
+    lock orders concurrent runs, and each step is recorded once. Returns whether a step was taken."""
     appointment = Appointment.objects.select_for_update().filter(
         pk=appointment_id, type=AppointmentType.EMERGENCY).first()
-    if (appointment is None or appointment.doctor_id is not None or appointment.escalated_at is not None
-            or appointment.status != AppointmentStatus.REQUESTED):
+    if appointment is None:
         return False
-    appointment.escalated_at = timezone.now()
-    appointment.save(update_fields=["escalated_at", "updated_at"])
-    hospitals = set(HospitalPatient.objects.filter(patient=appointment.patient).values_list("hospital_id", flat=True))
-    if appointment.hospital_id:
-        hospitals.add(appointment.hospital_id)
-    staff = User.objects.filter(hospital_staff__hospital_id__in=hospitals, is_active=True)
-    doctors = _on_duty_doctors(selectors.doctors_directory())
-    alerted = _alert(appointment, [*staff, *[d.user for d in doctors]], EmergencyAlert.Stage.ESCALATION)
-    _event(appointment, Kind.ESCALATED, None, alerted=len(alerted))
+    if not _climb(appointment, now or timezone.now()):
+        return False
+    _emergency_queues_changed(appointment)
     return True
 
 
-def emergencies_escalate_due() -> int:
-    """Escalate every emergency past its deadline (the periodic safety net for lost countdowns)."""
-    deadline = timezone.now() - dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES)
-    due = Appointment.objects.filter(type=AppointmentType.EMERGENCY, doctor__isnull=True, escalated_at__isnull=True,
-                                     status=AppointmentStatus.REQUESTED, start__lte=deadline).values_list("pk", flat=True)
-    return sum(emergency_escalate(appointment_id=pk) for pk in list(due))
+def emergencies_escalate_due(now=None) -> int:
+    """Climb the ladder of every waiting emergency that has steps left (beat, every minute; the
+    safety net for lost countdowns). Returns how many emergencies took a step."""
+    now = now or timezone.now()
+    waiting = (Appointment.objects.filter(type=AppointmentType.EMERGENCY, doctor__isnull=True,
+                                          status=AppointmentStatus.REQUESTED, start__lte=now)
+               .exclude(ladder_steps__number=LAST_STEP).values_list("pk", flat=True))
+    return sum(emergency_escalate(appointment_id=pk, now=now) for pk in list(waiting))
 
 
 # --- calendar feed ------------------------------------------------------------------------------------

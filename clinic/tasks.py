@@ -7,26 +7,10 @@ from clinic import services
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, retry_kwargs={"max_retries": 5})
 def emergency_escalate(appointment_id: str) -> bool:
-    # Queued with a countdown; eager mode (embedded) ignores countdowns and would escalate every
-    # emergency the moment it is raised. Not due yet: leave it to emergencies_escalate_due (beat).
-    if not _escalation_due(appointment_id):
-        return False
+    """The ladder's next step, queued with a countdown when a step is taken. The service takes a
+    step only once it is due, so eager mode (embedded: countdowns ignored) and a late or repeated
+    delivery change nothing; beat (emergencies_escalate_due) is the safety net."""
     return services.emergency_escalate(appointment_id=appointment_id)
-
-
-def _escalation_due(appointment_id) -> bool:
-    import datetime as dt
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    from clinic.models import Appointment
-
-    start = Appointment.objects.filter(pk=appointment_id).values_list("start", flat=True).first()
-    if start is None:
-        return False
-    deadline = start + dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES)
-    return timezone.now() >= deadline - dt.timedelta(seconds=5)  # tolerate a little clock skew
 
 
 @shared_task(acks_late=True)

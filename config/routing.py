@@ -10,6 +10,7 @@ from django.urls import path
 
 from telehealth.consumers import ChatConsumer
 from telehealth.consumers_calls import websocket_urlpatterns as call_routes
+from telehealth.consumers_emergencies import websocket_urlpatterns as emergency_routes
 from telehealth.consumers_notifications import websocket_urlpatterns as notification_routes
 
 websocket_urlpatterns = [
@@ -19,4 +20,5 @@ websocket_urlpatterns = [
     # from POST /api/v1/ws-ticket; a JWT goes in the Authorization header or the subprotocol).
     path("api/v1/chats/ws/<uuid:chat_id>", ChatConsumer.as_asgi()),
     *call_routes,
+    *emergency_routes,
 ]

@@ -486,8 +486,13 @@ LOGGING = {
 # --- Clinic ----------------------------------------------------------------------------------------
 # Patients may cancel or move an appointment online until this many hours before it starts.
 APPOINTMENT_CANCEL_CUTOFF_HOURS = env.int("APPOINTMENT_CANCEL_CUTOFF_HOURS", default=12)
-# An emergency request nobody accepted within this many minutes is escalated.
-EMERGENCY_ESCALATION_MINUTES = env.int("EMERGENCY_ESCALATION_MINUTES", default=10)
+# The escalation ladder of an emergency request nobody has accepted (clinic.services): on-duty
+# doctors of the care team and hospitals at once, every care-team and hospital doctor this many
+# minutes later, hospital staff and administrators as long again later (beat checks every minute).
+EMERGENCY_ESCALATION_MINUTES = env.int("EMERGENCY_ESCALATION_MINUTES", default=5)
+# Still not accepted after this many minutes (or nobody could be alerted): the emergency page shows
+# the crisis lines of the patient's country.
+EMERGENCY_CRISIS_LINES_MINUTES = env.int("EMERGENCY_CRISIS_LINES_MINUTES", default=3)
 # An urgent chat the doctor has not answered (nor marked handled) within this many minutes is
 # escalated to hospital staff.
 CHAT_URGENT_ESCALATION_MINUTES = env.int("CHAT_URGENT_ESCALATION_MINUTES", default=10)

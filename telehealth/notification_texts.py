@@ -229,8 +229,27 @@ def _emergency_accepted(c: Context) -> Texts:
 @renderer(N.EMERGENCY_ESCALATED)
 def _emergency_escalated(c: Context) -> Texts:
     ctx = _appointment_ctx(c)
+    if c.get("to_staff"):
+        return _emergency_escalated_to_staff(c, ctx)
     body = _("No doctor has accepted the emergency request for %(patient)s yet. Please respond if you can.") % ctx
     return Texts(_("Emergency still waiting: %(patient)s") % ctx, body, _appointment_email(c, body))
+
+
+def _emergency_escalated_to_staff(c: Context, ctx: dict) -> Texts:
+    """For hospital staff and administrators reached by the ladder's last step: no doctor has
+    taken the emergency, someone must find one or call the patient. No clinical text."""
+    ctx = {**ctx, "since": c.when("start"), "doctors": c.get("doctors_alerted", 0)}
+    title = _("Emergency without a doctor: %(patient)s") % ctx
+    if not ctx["doctors"]:
+        body = _("%(patient)s asked for emergency help on %(since)s and no doctor could be alerted. "
+                 "Please find a doctor or contact the patient.") % ctx
+    else:
+        body = ngettext(
+            "%(patient)s asked for emergency help on %(since)s and none of the %(doctors)d doctor alerted has "
+            "accepted. Please find a doctor or contact the patient.",
+            "%(patient)s asked for emergency help on %(since)s and none of the %(doctors)d doctors alerted have "
+            "accepted. Please find a doctor or contact the patient.", ctx["doctors"]) % ctx
+    return Texts(title, body, _appointment_email(c, body))
 
 
 # --- access invitations (clinic.notifications) -------------------------------------------------------

@@ -8,13 +8,14 @@ ask the selectors on every request; open sockets would keep listening, so this r
   the policy again and closes with 4403 when it lost the chat. The event travels the same group
   as the messages, in order, so no message sent after the removal reaches a revoked socket;
 - the rooms of the patient's call appointments around now (``call.<room_id>``): same check;
-- the users' notification groups: their badges get fresh counts (the chat no longer counts).
+- the users' notification groups: their badges get fresh counts (the chat no longer counts);
+- the users' emergency-list groups (``emergencies.<id>``): the lists refresh through the policy.
 
 Sockets also re-check the policy on each inbound frame (the services do), so a lost event only
 delays the close until the next frame or reconnect; it never lets a write through.
 
 Signing out of the web ends that session's sockets the same way: a ``session.ended`` event goes to
-the user's chat, call and notification groups, and each socket opened with that session's cookie
+the user's chat, call, notification and emergency-list groups, and each socket opened with that session's cookie
 closes with 4401 (sockets of the user's other sessions and API tokens are left alone).
 """
 
@@ -33,6 +34,7 @@ from clinic.selectors import doctor_profile_of, patient_ids_managed_by
 from clinic.signals import patient_access_ended
 from telehealth.calls import CALL_TYPES
 from telehealth.chat import chats_visible_to, group_name
+from telehealth.consumers_emergencies import emergency_group
 from telehealth.consumers_notifications import notification_group
 from telehealth.models import Chat
 
@@ -50,6 +52,7 @@ def _groups(patient_id, user_ids) -> list[str]:
     groups = [group_name(chat_id) for chat_id in Chat.objects.filter(patient_id=patient_id).values_list("pk", flat=True)]
     groups += _call_rooms_near_now(Q(patient_id=patient_id))
     groups += [notification_group(user_id) for user_id in user_ids]
+    groups += [emergency_group(user_id) for user_id in user_ids]
     return groups
 
 
@@ -65,7 +68,7 @@ def _groups_of_user(user) -> list[str]:
     groups = [group_name(chat_id) for chat_id in chats_visible_to(user).values_list("pk", flat=True)]
     doctor = doctor_profile_of(user)
     mine = Q(patient_id__in=patient_ids_managed_by(user)) | (Q(doctor=doctor) if doctor is not None else Q(pk=None))
-    return groups + _call_rooms_near_now(mine) + [notification_group(user.pk)]
+    return groups + _call_rooms_near_now(mine) + [notification_group(user.pk), emergency_group(user.pk)]
 
 
 def _send_all(groups, event, what) -> int:

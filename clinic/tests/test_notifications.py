@@ -174,23 +174,33 @@ def test_emergency_alerts_doctors_then_tells_the_family_who_accepted(alice, grac
     assert [n.kind for n in received(carol)] == [N.EMERGENCY]
 
 
-def test_escalation_alerts_only_the_newly_alerted(alice, carol, dave, hana, on_duty, run_on_commit):
+def test_escalation_alerts_only_the_newly_alerted(alice, carol, dave, hana, on_duty, run_on_commit, settings):
     CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
     HospitalPatient.objects.create(hospital=hana.hospital_staff.hospital, patient=alice.patient_record)
     emergency = run_on_commit(services.emergency_request, requested_by=alice, patient=alice.patient_record,
                               reason="Severe symptoms")
     # Dr. Dave is on duty but neither in Alice's care team nor at her hospital: Carol alone first.
     assert received(carol)[0].kind == N.EMERGENCY
-    run_on_commit(services.emergency_escalate, appointment_id=emergency.pk)
+    step = dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES)
+    # Step 2 (every care-team and hospital doctor) finds nobody new; step 3 reaches the staff and
+    # every doctor on duty.
+    run_on_commit(services.emergency_escalate, appointment_id=emergency.pk, now=emergency.start + step)
+    assert received(hana) == [] and received(dave) == []
+    run_on_commit(services.emergency_escalate, appointment_id=emergency.pk, now=emergency.start + 2 * step)
 
     assert [n.kind for n in received(dave)] == [N.EMERGENCY_ESCALATED]
-    assert [n.kind for n in received(hana)] == [N.EMERGENCY_ESCALATED]
+    [staff_alert] = received(hana)
+    assert staff_alert.kind == N.EMERGENCY_ESCALATED and "Emergency without a doctor" in staff_alert.title
+    assert "Severe symptoms" not in staff_alert.body  # no clinical text for staff
+    assert staff_alert.url == "/dashboard/#emergencies"
     assert [n.kind for n in received(carol)] == [N.EMERGENCY]  # already alerted: not told again
     assert received(alice) == []
 
 
 def test_the_escalation_countdown_is_respected_in_eager_mode(alice, carol, dave, on_duty, run_on_commit):
     """Eager Celery ignores countdowns: the task must not escalate before the deadline."""
+    from clinic.models import EmergencyLadderStep
+
     CareTeamMember.objects.create(doctor=carol.doctor_profile, patient=alice.patient_record)
     emergency = run_on_commit(services.emergency_request, requested_by=alice, patient=alice.patient_record,
                               reason="Severe symptoms")
@@ -199,9 +209,12 @@ def test_the_escalation_countdown_is_respected_in_eager_mode(alice, carol, dave,
 
     from clinic.tasks import emergencies_escalate_due, emergency_escalate
 
-    type(emergency).objects.filter(pk=emergency.pk).update(start=emergency.start - dt.timedelta(minutes=11))
+    earlier = emergency.start - dt.timedelta(minutes=11)
+    type(emergency).objects.filter(pk=emergency.pk).update(start=earlier)
+    EmergencyLadderStep.objects.filter(appointment=emergency).update(at=earlier)
     run_on_commit(emergencies_escalate_due.delay)
     run_on_commit(emergency_escalate.delay, str(emergency.pk))  # the countdown task arrives late: no-op
     emergency.refresh_from_db()
     assert emergency.escalated_at is not None
-    assert [n.kind for n in received(dave)] == [N.EMERGENCY_ESCALATED]
+    assert list(emergency.ladder_steps.values_list("number", flat=True)) == [1, 2]
+    assert received(dave) == []  # step 3 (every doctor on duty) waits its own interval

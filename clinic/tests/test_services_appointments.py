@@ -240,15 +240,23 @@ def test_one_waiting_emergency_per_patient(alice, care):
 def test_unaccepted_emergency_escalates_once_to_staff_and_on_duty_doctors(alice, carol, hana, care, settings):
     far_doctor = DoctorFactory()
     open_all_week(far_doctor.doctor_profile)
+    from clinic.models import WeeklyAvailability
+
+    WeeklyAvailability.objects.bulk_create(  # on duty until midnight too (open_all_week ends at 23:30)
+        WeeklyAvailability(doctor=d, weekday=day, start_time=dt.time(23, 30), end_time=dt.time.max)
+        for d in (carol.doctor_profile, far_doctor.doctor_profile) for day in range(7))
     appointment = services.emergency_request(requested_by=alice, patient=alice.patient_record, reason="Help")
-    Appointment.objects.filter(pk=appointment.pk).update(
-        start=timezone.now() - dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES + 1))
-    assert services.emergencies_escalate_due() == 1
-    assert services.emergencies_escalate_due() == 0
-    recipients = set(EmergencyAlert.objects.filter(appointment=appointment, stage="escalation")
+    interval = dt.timedelta(minutes=settings.EMERGENCY_ESCALATION_MINUTES)
+    # Step 2 (the rest of the care team and hospital doctors), then step 3 (staff, admins and
+    # every doctor on duty), each once.
+    assert services.emergencies_escalate_due(now=appointment.start + interval) == 1
+    assert services.emergencies_escalate_due(now=appointment.start + interval) == 0
+    assert services.emergencies_escalate_due(now=appointment.start + 2 * interval) == 1
+    assert services.emergencies_escalate_due(now=appointment.start + 3 * interval) == 0
+    recipients = set(EmergencyAlert.objects.filter(appointment=appointment, step=3)
                      .values_list("recipient_id", flat=True))
     assert {hana.pk, far_doctor.pk} <= recipients
-    assert appointment.events.filter(kind="escalated").count() == 1
+    assert appointment.events.filter(kind="escalated").count() == 2
     services.emergency_accept(actor=far_doctor, appointment=appointment)  # now in his queue
 
 

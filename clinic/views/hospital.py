@@ -44,6 +44,7 @@ def hospital_dashboard_context(user) -> dict:
     todays = list(selectors.hospital_appointments(
         fetched_by=user, hospital=hospital, date_from=_local_midnight(today),
         date_to=_local_midnight(today + dt.timedelta(days=1))).exclude(status=AppointmentStatus.CANCELLED))
+    emergencies = selectors.hospital_emergencies(fetched_by=user, hospital=hospital)
     return {
         "membership": membership, "hospital": hospital,
         "staff": hospital.staff.select_related("user"),
@@ -54,6 +55,8 @@ def hospital_dashboard_context(user) -> dict:
         "patients_count": selectors.hospital_patient_links(fetched_by=user, hospital=hospital).count(),
         "tz_name": timezone.get_current_timezone_name(),
         "urgent_chats": _escalated_urgent_chats(user, hospital),
+        "emergencies": emergencies,
+        "emergencies_waiting": sum(1 for e in emergencies if e.doctor_id is None),
     }
 
 

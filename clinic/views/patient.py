@@ -20,6 +20,7 @@ from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.views import attach_errors
@@ -408,7 +409,9 @@ def _render_detail(request, appointment, *, cancel_form=None, reschedule_form=No
     started = appointment.start <= now
     patient_locked = side == "patient" and not emergency and _within_cutoff(appointment)
     can = {
-        "cancel": active and side in ("patient", "doctor", "staff", "admin") and not patient_locked,
+        # An emergency is withdrawn only by the people asking for help (or an administrator).
+        "cancel": (active and not patient_locked
+                   and side in (("patient", "admin") if emergency else ("patient", "doctor", "staff", "admin"))),
         "reschedule": (active and not emergency and appointment.doctor_id is not None and not patient_locked
                        and side in ("patient", "doctor", "staff", "admin")),
         "confirm": (appointment.status == AppointmentStatus.REQUESTED and appointment.doctor_id is not None
@@ -441,6 +444,7 @@ def _render_detail(request, appointment, *, cancel_form=None, reschedule_form=No
                                    if after else None),
         "complete_form": complete_form or CompleteForm(),
         "waiting": emergency and appointment.doctor_id is None and active,
+        "progress": selectors.emergency_progress(appointment, viewer=request.user, now=now) if emergency else None,
         "tz_name": timezone.get_current_timezone_name(),
     }
     return render(request, "clinic/appointments/detail.html", context, status=status)
@@ -464,11 +468,11 @@ def _clinical_fields_shown(side) -> tuple:
 def appointment_status(request, appointment_id):
     """The small status block an emergency page polls until a doctor accepts."""
     appointment = _appointment_or_404(request, appointment_id)
-    accepted = appointment.events.filter(kind=AppointmentEvent.Kind.ACCEPTED).select_related("actor").last()
+    emergency = appointment.type == AppointmentType.EMERGENCY
     return render(request, "clinic/appointments/_emergency_status.html", {
-        "appointment": appointment, "accepted": accepted,
-        "waiting": (appointment.type == AppointmentType.EMERGENCY and appointment.doctor_id is None
-                    and appointment.status in ACTIVE_STATUSES),
+        "appointment": appointment,
+        "waiting": emergency and appointment.doctor_id is None and appointment.status in ACTIVE_STATUSES,
+        "progress": selectors.emergency_progress(appointment, viewer=request.user) if emergency else None,
     })
 
 
@@ -583,9 +587,22 @@ def emergency_request(request):
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, _("Your emergency request was sent. Doctors on duty are being alerted."))
+            messages.success(request, emergency_sent_message(selectors.emergency_progress(appointment)))
             return redirect("appointment_detail", appointment.pk)
     return render(request, "clinic/patient/emergency.html", {"form": form, "has_patients": patients.exists()})
+
+
+def emergency_sent_message(progress) -> str:
+    """The flash after sending: what actually happened, never a promise."""
+    if progress.doctors:
+        return ngettext("Your emergency request was sent to %(n)d doctor.",
+                        "Your emergency request was sent to %(n)d doctors.", progress.doctors) % {"n": progress.doctors}
+    if progress.alerted:
+        return ngettext("Your emergency request was sent. No doctor could be reached yet; %(n)d person at the "
+                        "hospital or at Haven was alerted.",
+                        "Your emergency request was sent. No doctor could be reached yet; %(n)d people at the "
+                        "hospital or at Haven were alerted.", progress.alerted) % {"n": progress.alerted}
+    return _("Your emergency request was saved, but nobody could be alerted. Call your local emergency number now.")
 
 
 # --- family ------------------------------------------------------------------------------------------

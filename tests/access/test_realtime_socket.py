@@ -10,6 +10,8 @@ ROWS = [
     # The API specification's path of the chat socket: the same consumer, the same cells.
     row("socket", "WS", "api/v1/chats/ws/<uuid:chat_id>", 4403, ACCEPT, 4403, ACCEPT, 4403, ACCEPT, 4403, 4403, 4403, 4403, 4403),
     row("socket", "WS", "ws/calls/<str:room_id>/", 4403, 4410, 4403, 4403, 4403, 4410, 4403, 4403, 4403, 4403, 4403),
+    # Doctors' emergency queues and hospital dashboards (counts only; the page refetches itself).
+    row("socket", "WS", "ws/emergencies/", 4401, 4403, 4403, 4403, 4403, ACCEPT, 4403, ACCEPT, ACCEPT, 4403, 4403),
 ]
 
 test_access = matrix_test(ROWS, transactional=True)
