@@ -65,12 +65,15 @@ def _slot_out(slot: scheduling.Slot | None) -> dict | None:
             "hospital_id": slot.hospital_id, "hospital_name": slot.hospital_name}
 
 
-def _attach_free_slots(exc, *, doctor, when: dt.datetime, mode, hospital, user):
-    """A taken slot: offer the slots still free that day (in the requester's time zone)."""
+def _attach_free_slots(exc, *, doctor, when: dt.datetime, mode, hospital, user, not_before=None):
+    """A taken slot: offer the slots still free that day (in the requester's time zone), none
+    before ``not_before`` (a patient's move: the cut-off)."""
     zone = _zone(user)
     day = when.astimezone(zone).date()
     day_start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
     day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    if not_before is not None:
+        day_start = max(day_start, not_before)
     slots = scheduling.free_slots(doctor, day_start, day_end, mode=mode, hospital=hospital)
     exc.extra = {**getattr(exc, "extra", {}), "free_slots": [_slot_out(s) for s in slots]}
     return exc
@@ -863,8 +866,10 @@ def appointment_reschedule(request, appointment_id: UUID, payload: RescheduleIn)
     except services.SlotTaken as exc:
         if appointment.doctor_id is None:
             raise
+        not_before = (scheduling.earliest_patient_slot()
+                      if services.acts_as_patient(request.auth, appointment) else None)
         raise _attach_free_slots(exc, doctor=appointment.doctor, when=payload.start, mode=appointment.type,
-                                 hospital=appointment.hospital, user=request.auth) from None
+                                 hospital=appointment.hospital, user=request.auth, not_before=not_before) from None
 
 
 @appointments_router.post("/{uuid:appointment_id}/accept", response=AppointmentDetailOut,

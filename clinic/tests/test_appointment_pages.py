@@ -212,6 +212,25 @@ def test_reschedule_keeps_id_and_writes_event(client, alice, appointment):
 
 
 @pytest.mark.django_db
+def test_patients_are_offered_only_times_they_could_still_change(client, alice, carol, appointment, settings):
+    """The offered slots follow the cut-off rule the service applies: a patient is never offered a
+    time they could not cancel or move again; the doctor is offered it."""
+    settings.APPOINTMENT_CANCEL_CUTOFF_HOURS = 60  # the appointment (day 3) is outside, tomorrow inside
+    tomorrow = day_at(1, 13).isoformat()
+    sign_in(client, alice)
+    page = client.get(url("appointment_detail", appointment)).content.decode()
+    assert "Choose another time" in page
+    assert tomorrow not in page
+    response = client.post(url("appointment_reschedule", appointment), {"reschedule-start": tomorrow})
+    assert response.status_code == 400
+    assert "at least 60 hours from now" in response.content.decode()
+    assert Appointment.objects.get(pk=appointment.pk).start == appointment.start
+    client.logout()
+    sign_in(client, carol)
+    assert tomorrow in client.get(url("appointment_detail", appointment)).content.decode()
+
+
+@pytest.mark.django_db
 def test_reschedule_to_a_time_that_is_not_free_says_so(client, alice, appointment):
     sign_in(client, alice)
     response = client.post(url("appointment_reschedule", appointment),
