@@ -28,6 +28,7 @@ from clinic.models import (
     AppointmentStatus,
     AppointmentType,
     EmergencyAlert,
+    doctor_display_name,
 )
 from telehealth.models import Notification
 from telehealth.services import notification_send
@@ -100,7 +101,7 @@ def when(value, user: User) -> str:
 def _doctor_name(appointment: Appointment) -> str:
     if appointment.doctor_id is None:
         return _("a doctor")
-    return _("Dr. %(name)s") % {"name": appointment.doctor.user.name}
+    return doctor_display_name(appointment.doctor.user.name)
 
 
 def _counterpart(appointment: Appointment, user: User) -> str:
@@ -350,8 +351,8 @@ def _invitation_texts(link, recipient: User) -> tuple[str, str]:
         body = _("Once accepted, the hospital's staff see %(patient)s's appointments and details.") % {
             "patient": patient}
     elif isinstance(link, CareTeamMember):
-        title = _("Dr. %(doctor)s is proposed for %(patient)s's care team") % {
-            "doctor": link.doctor.user.name, "patient": patient}
+        title = _("%(doctor)s is proposed for %(patient)s's care team") % {
+            "doctor": doctor_display_name(link.doctor.user.name), "patient": patient}
         body = _("Once accepted, the doctor sees %(patient)s's health record.") % {"patient": patient}
     else:
         inviter = link.invited_by.name if link.invited_by_id else _("Someone")

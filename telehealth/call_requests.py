@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from analytics.services import audit_record, audit_record_many
 from clinic import services as clinic_services
-from clinic.models import Appointment
+from clinic.models import Appointment, doctor_display_name
 from core.errors import Conflict, NotFound, PermissionDenied
 from telehealth import calls
 from telehealth.chat import chat_broadcast, chat_get, chat_member_ids, chat_side, chats_visible_to
@@ -162,7 +162,7 @@ def _side_or_404(actor: User, chat: Chat) -> str:
 
 def _require_doctor(actor: User, chat: Chat):
     if _side_or_404(actor, chat) != Message.SenderRole.DOCTOR:
-        raise PermissionDenied(_("Only Dr. %(name)s can answer this call request.") % {"name": chat.doctor.user.name})
+        raise PermissionDenied(_("Only %(name)s can answer this call request.") % {"name": doctor_display_name(chat.doctor.user.name)})
 
 
 def _require_patient_side(actor: User, chat: Chat):
@@ -229,7 +229,7 @@ def call_request_create(*, actor: User, chat: Chat, reason: str = "", audio_only
     reason = _clean_reason(reason)
     doctor_user = chat.doctor.user
     if not doctor_user.is_active:
-        raise Conflict(_("Dr. %(name)s cannot take calls at the moment.") % {"name": doctor_user.name})
+        raise Conflict(_("%(name)s cannot take calls at the moment.") % {"name": doctor_display_name(doctor_user.name)})
     # A request past its time no longer blocks a new one, even before the periodic expiry ran.
     overdue = CallRequest.objects.filter(chat=chat, status=Status.PENDING, created_at__lte=timezone.now() - expiry())
     for overdue_id in overdue.values_list("pk", flat=True):
@@ -240,8 +240,8 @@ def call_request_create(*, actor: User, chat: Chat, reason: str = "", audio_only
                 call_request = CallRequest.objects.create(chat=chat, requested_by=actor, reason=reason,
                                                           audio_only=bool(audio_only))
         except IntegrityError as exc:  # the partial unique constraint: one pending request per chat
-            raise Conflict(_("A call request is already waiting for Dr. %(name)s to answer.")
-                           % {"name": doctor_user.name}) from exc
+            raise Conflict(_("A call request is already waiting for %(name)s to answer.")
+                           % {"name": doctor_display_name(doctor_user.name)}) from exc
         audit_record(action="call_request.created", actor=actor, target=call_request, chat=str(chat.pk),
                      audio_only=call_request.audio_only, on_behalf=side == Message.SenderRole.FAMILY)
 
@@ -293,7 +293,7 @@ def call_request_accept(*, actor: User, call_request: CallRequest) -> CallReques
             patient_side = [u for u in User.objects.filter(pk__in=participants) if u.pk != chat.doctor.user_id]
             _tell([call_request.requested_by, *patient_side], kind=Notification.Kind.CALL_ACCEPTED,
                   source_key=f"callreq:{call_request.pk}",
-                  texts=lambda user: (_("Dr. %(name)s accepted the call request") % {"name": actor.name},
+                  texts=lambda user: (_("%(name)s accepted the call request") % {"name": doctor_display_name(actor.name)},
                                       _("Join the call now.") if str(user.pk) in participants else
                                       _("%(patient)s can join the call now.") % {"patient": chat.patient.name}),
                   url_for=lambda user: room_url if str(user.pk) in participants else _chat_url(chat))
@@ -314,7 +314,7 @@ def call_request_decline(*, actor: User, call_request: CallRequest, reason: str 
         audit_record(action="call_request.declined", actor=actor, target=call_request, reason=reason)
         _tell([call_request.requested_by], kind=Notification.Kind.CALL_DECLINED,
               source_key=f"callreq:{call_request.pk}",
-              texts=lambda user: (_("Dr. %(name)s declined the call request") % {"name": actor.name},
+              texts=lambda user: (_("%(name)s declined the call request") % {"name": doctor_display_name(actor.name)},
                                   reason or _("You can send a message or book an appointment instead.")),
               url_for=lambda user: _chat_url(chat))
         _broadcast_change(call_request)
@@ -340,7 +340,7 @@ def _expire_locked(call_request: CallRequest, *, now: dt.datetime):
                  minutes=int(expiry().total_seconds() // 60))
     chat = call_request.chat
     _tell([call_request.requested_by], kind=Notification.Kind.CALL_DECLINED, source_key=f"callreq:{call_request.pk}",
-          texts=lambda user: (_("Dr. %(name)s did not answer the call request") % {"name": chat.doctor.user.name},
+          texts=lambda user: (_("%(name)s did not answer the call request") % {"name": doctor_display_name(chat.doctor.user.name)},
                               _("It expired after %(n)d minutes. You can send a message or ask again.")
                               % {"n": int(expiry().total_seconds() // 60)}),
           url_for=lambda user: _chat_url(chat))

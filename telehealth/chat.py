@@ -32,7 +32,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from analytics.services import audit_record, audit_record_many
-from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, Relation
+from clinic.models import Appointment, CareTeamMember, DoctorProfile, Patient, Relation, doctor_display_name
 from clinic.selectors import (
     care_team_patient_ids,
     doctor_profile_of,
@@ -615,10 +615,9 @@ def _group_seq(notification: Notification) -> int:
 
 def _display_name(chat: Chat, user: User | None, role: str = "") -> str:
     if user is None:
-        return chat.patient.name if role != Message.SenderRole.DOCTOR else _("Dr. %(name)s") % {
-            "name": chat.doctor.user.name}
+        return chat.patient.name if role != Message.SenderRole.DOCTOR else doctor_display_name(chat.doctor.user.name)
     if role == Message.SenderRole.DOCTOR:
-        return _("Dr. %(name)s") % {"name": user.name}
+        return doctor_display_name(user.name)
     return user.name
 
 
@@ -633,7 +632,7 @@ def _preview(message: Message) -> str:
 def _group_texts(chat: Chat, recipient: User, *, count: int, senders: int, last: Message) -> tuple[str, str]:
     if senders > 1:
         counterpart = (chat.patient.name if chat.doctor.user_id == recipient.pk
-                       else _("Dr. %(name)s") % {"name": chat.doctor.user.name})
+                       else doctor_display_name(chat.doctor.user.name))
         title = ngettext("%(count)d new message in your conversation with %(name)s",
                          "%(count)d new messages in your conversation with %(name)s", count) % {
             "count": count, "name": counterpart}

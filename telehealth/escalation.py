@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import Role, User
 from analytics.services import audit_record
-from clinic.models import ApprovalStatus, Hospital, HospitalDoctor, HospitalPatient
+from clinic.models import ApprovalStatus, Hospital, HospitalDoctor, HospitalPatient, doctor_display_name
 from clinic.selectors import can_manage_hospital
 from core.errors import NotFound, PermissionDenied
 from telehealth.chat import chat_broadcast, chat_side
@@ -95,14 +95,14 @@ def _when(value, user: User) -> str:
 
 def _alert_staff(chat: Chat, user: User, minutes: int) -> Notification:
     with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-        ctx = {"patient": chat.patient.name, "doctor": chat.doctor.user.name, "minutes": minutes,
+        ctx = {"patient": chat.patient.name, "doctor": doctor_display_name(chat.doctor.user.name), "minutes": minutes,
                "when": _when(chat.urgent_at, user)}
         title = _("Urgent conversation unanswered: %(patient)s") % ctx
         body = ngettext(
-            "%(patient)s marked their conversation with Dr. %(doctor)s urgent on %(when)s, and the doctor has "
+            "%(patient)s marked their conversation with %(doctor)s urgent on %(when)s, and the doctor has "
             "not answered for %(minutes)d minute. You cannot read the conversation: please contact the "
             "patient or the doctor.",
-            "%(patient)s marked their conversation with Dr. %(doctor)s urgent on %(when)s, and the doctor has "
+            "%(patient)s marked their conversation with %(doctor)s urgent on %(when)s, and the doctor has "
             "not answered for %(minutes)d minutes. You cannot read the conversation: please contact the "
             "patient or the doctor.", minutes) % ctx
     notification = notification_send(

@@ -34,7 +34,7 @@ from clinic.forms import (
     EmergencyForm,
     RescheduleForm,
 )
-from clinic.models import ACTIVE_STATUSES, AppointmentEvent, AppointmentStatus, AppointmentType
+from clinic.models import ACTIVE_STATUSES, AppointmentEvent, AppointmentStatus, AppointmentType, doctor_display_name
 from core.errors import DomainError, NotFound
 from core.storage import stored_image_response
 
@@ -100,9 +100,9 @@ def _slot_view(doctor, slot) -> dict:
     return {
         "slot": slot, "local": timezone.localtime(slot.start), "url": _book_url(doctor, slot),
         "place": _place(slot), "is_online": slot.hospital_id is None,
-        "label": _("Book %(when)s (%(tz)s), %(place)s, with Dr. %(doctor)s") % {
+        "label": _("Book %(when)s (%(tz)s), %(place)s, with %(doctor)s") % {
             "when": when, "tz": timezone.get_current_timezone_name(), "place": _place(slot),
-            "doctor": doctor.user.name},
+            "doctor": doctor_display_name(doctor.user.name)},
     }
 
 
