@@ -185,5 +185,7 @@ class LoginForm(AccessibleErrorsMixin, AllauthLoginForm):
         login.label = _("Email or phone")
         login.widget.attrs.update({"placeholder": _("you@example.com or +12025550123"), "autocomplete": "username"})
         self.fields["password"].label = _("Password")
+        # allauth adds its own "Forgot your password?" link as help text; the page has one already.
+        self.fields["password"].help_text = ""
         if "remember" in self.fields:
             self.fields["remember"].label = _("Keep me signed in on this device")
