@@ -193,7 +193,7 @@ def login(request, payload: LoginIn):
         if not payload.otp:
             raise APIError(_("Two-factor code required."), 401, otp_required=True)
         if services.otp_verify(user=user, token=payload.otp, request=request) is None:
-            raise APIError(_("The two-factor code is not right or was already used."), 401, otp_required=True)
+            raise APIError(services.otp_failure_message(user), 401, otp_required=True)
     elif user.requires_two_factor:
         raise APIError(_("Set up two-factor authentication in the web app before using the API."), 403)
     from django.contrib.auth.signals import user_logged_in
