@@ -11,13 +11,14 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from accounts import selectors, services
 from accounts.models import Role, User
 from accounts.throttles import login_throttle, refresh_throttle, signup_throttle
 from accounts.tokens import TokenError, issue_pair, revoke_family_of, rotate, user_for_token
 from clinic.models import Gender
+from core.emails import EmailAddress
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.schemas import Labels, LimitOffsetPagination, Schema
 
@@ -77,7 +78,7 @@ class UserOut(Schema):
 
 class UserUpdateIn(Schema):
     name: str | None = Field(None, min_length=1, max_length=150)
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     phone: str | None = Field(None, max_length=20)
     preferred_language: str | None = None
     location: str | None = Field(None, max_length=200)
@@ -121,13 +122,13 @@ class PatientSignupIn(Schema):
     location: str = Field("", max_length=200)
     phone: str = Field(..., min_length=5, max_length=20)
     password: str
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     timezone: str = "UTC"
 
 
 class DoctorSignupIn(Schema):
     name: str = Field(..., min_length=1, max_length=150)
-    email: EmailStr
+    email: EmailAddress
     phone: str = Field(..., min_length=5, max_length=20)
     password: str
     specialty: str = Field(..., min_length=2, max_length=120)
@@ -161,14 +162,14 @@ class HospitalSignupIn(Schema):
     specialities: Labels = []
     website: str = ""
     name: str = Field(..., min_length=1, max_length=150, description="Name of the first staff user")
-    email: EmailStr
+    email: EmailAddress
     phone: str | None = None
     password: str
 
 
 class AdminSignupIn(Schema):
     name: str = Field(..., min_length=1, max_length=150)
-    email: EmailStr
+    email: EmailAddress
     phone: str | None = None
     password: str
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TIMEZONE_CHOICES, User
 from clinic.models import Gender
+from core.emails import EmailAddressField
 from core.forms import AccessibleErrorsMixin
 
 WEEKDAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
@@ -28,7 +29,7 @@ class IdentityFieldsMixin(AccessibleErrorsMixin, forms.Form):
 
     name = forms.CharField(label=_("Full name"), max_length=150,
                            widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    email = forms.EmailField(label=_("Email"), required=False,
+    email = EmailAddressField(label=_("Email"), required=False,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(label=_("Phone"), max_length=20,
                             help_text=_("International format, e.g. +12025550123."),
@@ -99,7 +100,7 @@ class ApplicationFieldsMixin(AccessibleErrorsMixin, forms.Form):
 
 
 class DoctorApplicationForm(IdentityFieldsMixin, ApplicationFieldsMixin):
-    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = EmailAddressField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     photo = forms.ImageField(label=_("Profile photo"), required=False)
     timezone = forms.ChoiceField(label=_("Your time zone"), choices=TIMEZONE_CHOICES, initial="UTC")
 
@@ -122,7 +123,7 @@ class HospitalSignupForm(IdentityFieldsMixin):
     specialities = forms.CharField(label=_("Specialities"), required=False,
                                    help_text=_("Comma-separated, e.g. Psychiatry, Cardiology"))
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
-    email = forms.EmailField(label=_("Your work email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = EmailAddressField(label=_("Your work email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(label=_("Your phone (optional)"), max_length=20, required=False)
     name = forms.CharField(label=_("Your full name"), max_length=150)
 
@@ -134,7 +135,7 @@ class HospitalSignupForm(IdentityFieldsMixin):
 
 
 class StaffInviteForm(AccessibleErrorsMixin, forms.Form):
-    email = forms.EmailField(label=_("Colleague's email"))
+    email = EmailAddressField(label=_("Colleague's email"))
 
 
 class StaffAcceptForm(AccessibleErrorsMixin, forms.Form):
@@ -154,6 +155,7 @@ class ProfileForm(AccessibleErrorsMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["name", "email", "phone", "preferred_language", "location", "timezone"]
+        field_classes = {"email": EmailAddressField}
 
 
 class OTPTokenForm(AccessibleErrorsMixin, forms.Form):

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, Field
 
 from clinic import scheduling, selectors, services
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
+from core.emails import EmailAddress
 from core.schemas import Labels, LimitOffsetPagination, Schema, date_in_range, date_range_message
 from telehealth.calls import call_record
 
@@ -153,7 +154,7 @@ class HospitalIn(Schema):
     country: str = Field("", max_length=100)
     pin_code: str = Field("", max_length=20)
     contact: str = Field(..., min_length=3, max_length=30)
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     specialities: Labels = []
     website: str = ""
     link: str = ""
@@ -167,7 +168,7 @@ class HospitalUpdateIn(Schema):
     country: str | None = Field(None, max_length=100)
     pin_code: str | None = Field(None, max_length=20)
     contact: str | None = Field(None, min_length=3, max_length=30)
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     specialities: Labels | None = None
     website: str | None = None
     link: str | None = None
@@ -202,7 +203,7 @@ class DoctorOut(Schema):
 
 class DoctorCreateIn(Schema):
     name: str = Field(..., min_length=1, max_length=150)
-    email: EmailStr
+    email: EmailAddress
     phone: str | None = Field(None, max_length=20)
     password: str
     specialty: str = Field(..., min_length=2, max_length=120)

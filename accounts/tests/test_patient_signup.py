@@ -103,3 +103,32 @@ def test_invalid_fields_are_announced_to_screen_readers(client):
     assert 'aria-invalid="true"' in page
     assert 'aria-describedby="id_phone_help id_phone_error"' in page
     assert 'id="id_phone_error"' in page
+
+
+@pytest.mark.parametrize("address", ["nina@clinic.test", "nina@mail.localhost", "nina@host.local", "nina@@example.com"])
+def test_forms_and_api_refuse_the_same_addresses_with_the_same_message(client, address):
+    """One e-mail rule (core.emails) for the web form and the API (they differed for reserved domains)."""
+    from core.emails import validate_email_address
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        validate_email_address(address)
+    message = exc.value.messages[0]
+    page = client.post(reverse("patient_signup"), form(email=address))
+    assert page.status_code == 200
+    assert message in page.content.decode().replace("&#x27;", "'")
+    api = client.post("/api/v1/auth/patient-signup", {
+        "name": "Nina New", "date_of_birth": "1990-01-01", "gender": "female", "phone": "+12025550178",
+        "email": address, "password": "Lantern-river-93"})
+    assert api.status_code == 422
+    assert {e["field"]: e["message"] for e in api.json()["detail"]}.get("email") == message
+    assert not User.objects.filter(phone__in=["+12025550177", "+12025550178"]).exists()
+
+
+def test_forms_and_api_accept_an_ordinary_address(client):
+    assert client.post(reverse("patient_signup"), form(email="priya@Example.COM")).status_code == 302
+    assert User.objects.get(phone="+12025550177").email == "priya@example.com"
+    api = client.post("/api/v1/auth/patient-signup", {
+        "name": "Nina New", "date_of_birth": "1990-01-01", "gender": "female", "phone": "+12025550178",
+        "email": "nina@example.org", "password": "Lantern-river-93"})
+    assert api.status_code == 202, api.json()
