@@ -136,7 +136,12 @@ def _new_user(*, role, name, email, phone, password, photo=None, signup=False, *
             raise IdentityTaken(_identity_owners(email=email, phone=phone)) from exc
         raise ValidationError({"email": [_("An account with this email or phone already exists.")]}) from exc
     if email:
-        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+        address = EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+        if signup:
+            # Web and API sign-ups alike: a link proving the address is the person's.
+            from accounts.tasks import send_email_verification
+
+            _on_commit(send_email_verification, str(address.pk))
     return user
 
 

@@ -270,7 +270,14 @@ ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1*"]  # an account may lack 
 # that per role (patients give a phone, hospitals and admins may not), allauth's signup is off.
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+# Every sign-up (web and API) with an e-mail gets a verification link (accounts.tasks.
+# send_email_verification). Sign-in does not wait for it ("optional", not "mandatory"): a patient may
+# sign up with a phone only, a doctor or hospital is checked by an administrator anyway, and a
+# person in distress must not be kept out by an e-mail that has not arrived yet.
 ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+# Stored confirmations (not HMAC keys): the stored row is what makes the sending task idempotent.
+ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
 ACCOUNT_PHONE_VERIFICATION_ENABLED = False  # SMS verification needs a provider; see SMS_* below
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False

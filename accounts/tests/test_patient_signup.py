@@ -132,3 +132,35 @@ def test_forms_and_api_accept_an_ordinary_address(client):
         "name": "Nina New", "date_of_birth": "1990-01-01", "gender": "female", "phone": "+12025550178",
         "email": "nina@example.org", "password": "Lantern-river-93"})
     assert api.status_code == 202, api.json()
+
+
+@pytest.mark.parametrize("via", ["web", "api"])
+def test_a_sign_up_with_an_email_sends_one_verification_link(client, via, django_capture_on_commit_callbacks):
+    import re
+
+    from allauth.account.models import EmailAddress
+    from django.core import mail
+
+    from accounts.tasks import send_email_verification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if via == "web":
+            response = client.post(reverse("patient_signup"), form(email="priya@example.com"))
+            assert response.status_code == 302
+        else:
+            response = client.post("/api/v1/auth/patient-signup", {
+                "name": "Priya Shah", "date_of_birth": "1992-03-04", "gender": "female",
+                "phone": "+12025550177", "email": "priya@example.com", "password": "Lantern-river-93"})
+            assert response.status_code == 202
+    assert [m.to for m in mail.outbox] == [["priya@example.com"]]
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[0].body).group(0)
+    address = EmailAddress.objects.get(email="priya@example.com")
+    assert send_email_verification(address.pk) is False  # a retry sends nothing new
+    # "optional": signing in does not wait for the confirmation
+    assert client.post(reverse("account_login"), {"login": "priya@example.com",
+                                                  "password": "Lantern-river-93"}).url == "/dashboard/"
+    path = "/" + link.split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    client.post(path)
+    address.refresh_from_db()
+    assert address.verified
