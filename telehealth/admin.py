@@ -208,7 +208,7 @@ class MessageAdmin(ReadOnlyAdmin):
         if not message.file:
             return redirect("admin:telehealth_message_change", pk)
         chats.chat_file_read_record(actor=request.user, message=message, via="admin", request=request)
-        return chats_file_response(message)
+        return chats_file_response(message, request)
 
     def redact_view(self, request):
         raw = (request.POST.get("ids") or request.GET.get("ids") or "").split(",")

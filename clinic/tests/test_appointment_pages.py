@@ -322,3 +322,20 @@ def test_list_queries_do_not_grow_with_rows(client, people, alice, clinic, hospi
     body = response.content.decode()
     assert body.count('class="appt-row') == 20
     assert "Page 1 of 2" in body
+
+
+@pytest.mark.django_db
+def test_a_doctors_list_marks_colleagues_appointments_with_shared_patients(client, alice, dave, appointment):
+    from clinic.models import CareTeamMember, WeeklyAvailability
+
+    CareTeamMember.objects.create(doctor=dave.doctor_profile, patient=alice.patient_record)
+    for weekday in range(7):
+        WeeklyAvailability.objects.create(doctor=dave.doctor_profile, weekday=weekday, start_time=dt.time(9),
+                                          end_time=dt.time(12))
+    own = services.appointment_book(booked_by=alice, patient=alice.patient_record, doctor=dave.doctor_profile,
+                                    start=day_at(2, 10), type=AppointmentType.REMOTE)
+    sign_in(client, dave)
+    body = client.get(reverse("appointment_list")).content.decode()
+    rows = {pk: body.split(f"/appointments/{pk}/")[1].split("</li>")[0] for pk in (appointment.pk, own.pk)}
+    assert "Colleague's appointment (Dr. Carol Doctor)" in rows[appointment.pk]
+    assert "Colleague" not in rows[own.pk]

@@ -341,6 +341,8 @@ def appointment_list(request):
     return render(request, "clinic/appointments/list.html", {
         "form": form, "page": page, "when": when, "query": query.urlencode(),
         "tz_name": timezone.get_current_timezone_name(),
+        # A doctor sees colleagues' appointments with shared patients too: those rows are marked.
+        "viewer_doctor_id": getattr(selectors.doctor_profile_of(request.user), "pk", None),
     })
 
 
