@@ -174,10 +174,6 @@ class TwoFactorRemoveForm(PasswordConfirmForm):
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
 
 
-class ApplicationRejectForm(AccessibleErrorsMixin, forms.Form):
-    rejection_reason = forms.CharField(label=_("Reason (sent to the doctor)"), widget=forms.Textarea(attrs={"rows": 4}))
-
-
 class LoginForm(AccessibleErrorsMixin, AllauthLoginForm):
     """allauth's email-or-phone login, with accessible errors and Haven's own (translated) labels."""
 

@@ -74,8 +74,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "accounts.apps.OTPTOTPConfig",  # django_otp.plugins.otp_totp with a readable name in admin
+    "accounts.apps.OTPStaticConfig",  # django_otp.plugins.otp_static
     "allauth",
     "allauth.account",
     "axes",

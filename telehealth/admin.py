@@ -33,7 +33,7 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["created_at", "recipient", "kind", "title", "read_at", "emailed_at"]
     list_filter = ["kind"]
     search_fields = ["recipient__email", "title"]
-    raw_id_fields = ["recipient"]
+    autocomplete_fields = ["recipient"]  # the person by name and e-mail, not a UUID to paste
     readonly_fields = ["source_key", "email_requested", "emailed_at"]
     exclude = ["email_text", "ics"]
 
