@@ -7,6 +7,7 @@ AWS_STORAGE_BUCKET_NAME, EMAIL_URL turns on each production part; nothing else c
 
 import base64
 import hashlib
+import hmac
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -300,6 +301,13 @@ IDENTITY_UNDO_MAX_AGE = env.int("HAVEN_IDENTITY_UNDO_DAYS", default=7) * 24 * 36
 # allauth's own email/phone management asks for the password again and tells the old address.
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_EMAIL_NOTIFICATIONS = True
+
+# The human check on the public web sign-up forms (accounts/human_check.py): an ALTCHA proof of work
+# with a question as the accessible fallback. The HMAC key is its own secret or derived from SECRET_KEY.
+ALTCHA_HMAC_KEY = secret("ALTCHA_HMAC_KEY", default="") or hmac.new(
+    SECRET_KEY.encode(), b"haven.altcha", hashlib.sha256).hexdigest()
+HUMAN_CHECK_MAX_NUMBER = env.int("HUMAN_CHECK_MAX_NUMBER", default=50_000)
+HUMAN_CHECK_MINUTES = env.int("HUMAN_CHECK_MINUTES", default=30)
 
 # Per-IP limits (django-ninja throttles; the web sign-up forms share the sign-up budget).
 THROTTLE_LOGIN_RATE = env.str("HAVEN_THROTTLE_LOGIN", default="20/m")

@@ -5,6 +5,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Role, StaffInvitation, User
+from accounts.tests.human import solved
 from clinic.models import ApprovalStatus, Hospital, HospitalStaff
 from conftest import PASSWORD, login_verified
 from tests.factories import HospitalStaffFactory
@@ -17,6 +18,7 @@ def signup_form(**overrides):
             "pin_code": "LS1", "contact": "+441134960000", "specialities": "Psychiatry, Cardiology ,", "website": "",
             "name": "Nora North", "email": "nora@northside.example", "phone": "", "password": "Lantern-river-93",
             "password_confirm": "Lantern-river-93"}
+    data.update(solved())  # the human check, solved as altcha.js does
     data.update(overrides)
     return data
 

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role, User
+from accounts.tests.human import solved
 from analytics.models import AuditAction, AuditEvent
 from clinic.models import Patient, UserPatientRelation
 from conftest import png_upload
@@ -17,6 +18,7 @@ def form(**overrides):
         "email": "", "preferred_language": "hi", "location": "Pune", "timezone": "Asia/Kolkata",
         "password": "Lantern-river-93", "password_confirm": "Lantern-river-93",
     }
+    data.update(solved())  # the human check, solved as altcha.js does
     data.update(overrides)
     return data
 
