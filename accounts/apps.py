@@ -5,6 +5,7 @@ from django_otp.plugins.otp_totp.apps import DefaultConfig as OTPTOTPDefault
 
 
 class AccountsConfig(AppConfig):
+    default = True  # this module holds other apps' configs too (below)
     name = "accounts"
     verbose_name = "Haven accounts"
 

@@ -76,6 +76,9 @@ ROWS = [
         params={"pk": _application, "kind": lambda w: "identity"}),
     row("admin", "POST", "admin:accounts_doctorapplication_approve", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, GONE, params={"pk": _application}),
     row("admin", "POST", "admin:accounts_doctorapplication_reject", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 400, GONE, params={"pk": _application}),
+    # hospitals have the same decision views (accounts.admin_decisions); Riverside is approved already
+    row("admin", "POST", "admin:clinic_hospital_approve", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, GONE, params={"pk": lambda w: w.riverside.pk}),
+    row("admin", "POST", "admin:clinic_hospital_reject", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 400, GONE, params={"pk": lambda w: w.riverside.pk}),
     row("admin", "POST", "admin:telehealth_message_redact", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, GONE),
     row("admin", "GET", "admin:telehealth_message_file", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, GONE, clinical=True,
         params={"pk": lambda w: w.file_message.pk}),
