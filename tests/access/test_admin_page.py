@@ -21,6 +21,7 @@ CLINICAL = {("clinic.appointment", "changelist"), ("clinic.appointment", "change
 # object (Django redirects to the list with "does not exist"), or the list redirects to its default
 # filter.
 ADA = {(label, "change"): GONE for label in ("auth.group", "otp_static.staticdevice", "account.emailaddress",
+                                           "account.emailconfirmation",  # stored confirmations (no HMAC keys)
                                            "axes.accessattempt", "axes.accessfailurelog",
                                            "wellness.wellnesssettings")}
 ADA[("accounts.doctorapplication", "changelist")] = GONE
