@@ -3,17 +3,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors, services
-from accounts.forms import ApplicationRejectForm
+from accounts.admin_decisions import DecisionAdminMixin
 from accounts.models import ApplicationStatus, DoctorApplication, StaffInvitation, User
 from analytics.models import AuditAction
 from analytics.services import audit_record
-from core.errors import DomainError
 
 
 class AdminCreationForm(forms.ModelForm):
@@ -95,13 +93,24 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(DoctorApplication)
-class DoctorApplicationAdmin(admin.ModelAdmin):
+class DoctorApplicationAdmin(DecisionAdminMixin, admin.ModelAdmin):
     list_display = ["user", "specialty", "years_experience", "status", "created_at", "decided_at"]
     list_filter = ["status", "specialty"]
     search_fields = ["user__name", "user__email", "specialty"]
     list_select_related = ["user", "decided_by"]
     ordering = ["created_at"]
-    change_form_template = "admin/accounts/doctorapplication/change_form.html"
+    approve_template = "admin/accounts/doctorapplication/approve.html"
+    approve_heading = _("Approve the application of %(name)s?")
+    reject_heading = _("Reject the application of %(name)s")
+    approve_title = _("Approve application")
+    approve_help = _("Approval creates the doctor's profile and weekly availability from the proposed timeslots, "
+                     "and emails the doctor.")
+    approved_message = _("%(name)s is approved; the doctor was emailed.")
+    reject_title = _("Reject application")
+    reject_reason_label = _("Reason (sent to the doctor)")
+    reject_submit = _("Reject and email the doctor")
+    rejected_message = _("%(name)s was rejected; the doctor was emailed the reason.")
+    decision_help = _("Check the identity proof above before deciding. The doctor is emailed either way.")
     readonly_fields = ["user", "specialty", "years_experience", "cv_text", "documents", "timeslots", "status",
                        "rejection_reason", "decided_by", "decided_at", "created_at"]
     fields = readonly_fields
@@ -139,10 +148,6 @@ class DoctorApplicationAdmin(admin.ModelAdmin):
         return [
             path("<uuid:pk>/document/<str:kind>/", self.admin_site.admin_view(self.document_view),
                  name="accounts_doctorapplication_document"),
-            path("<uuid:pk>/approve/", self.admin_site.admin_view(self.approve_view),
-                 name="accounts_doctorapplication_approve"),
-            path("<uuid:pk>/reject/", self.admin_site.admin_view(self.reject_view),
-                 name="accounts_doctorapplication_reject"),
         ] + super().get_urls()
 
     def document_view(self, request, pk, kind):
@@ -160,41 +165,14 @@ class DoctorApplicationAdmin(admin.ModelAdmin):
         response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
         return response
 
-    def approve_view(self, request, pk):
-        application = get_object_or_404(DoctorApplication.objects.select_related("user"), pk=pk)
-        if request.method != "POST":
-            return TemplateResponse(request, "admin/accounts/doctorapplication/approve.html", {
-                **self.admin_site.each_context(request), "opts": self.model._meta, "application": application,
-                "title": _("Approve application"),
-            })
-        try:
-            services.application_approve(application=application, decided_by=request.user, request=request)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("%(name)s is approved; the doctor was emailed.") % {"name": application.user})
-        return redirect("admin:accounts_doctorapplication_changelist")
+    def decision_name(self, obj) -> str:
+        return obj.user.name
 
-    def reject_view(self, request, pk):
-        application = get_object_or_404(DoctorApplication, pk=pk)
-        form = ApplicationRejectForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.application_reject(application=application, decided_by=request.user,
-                                            reason=form.cleaned_data["rejection_reason"], request=request)
-            except ValidationError as exc:
-                form.add_error("rejection_reason", exc.messages)
-            except DomainError as exc:
-                messages.error(request, exc.message)
-                return redirect("admin:accounts_doctorapplication_changelist")
-            else:
-                messages.success(request, _("%(name)s was rejected; the doctor was emailed the reason.")
-                                 % {"name": application.user})
-                return redirect("admin:accounts_doctorapplication_changelist")
-        return TemplateResponse(request, "admin/accounts/doctorapplication/reject.html", {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "application": application,
-            "form": form, "title": _("Reject application"),
-        }, status=400 if request.method == "POST" else 200)
+    def decide_approve(self, request, obj):
+        services.application_approve(application=obj, decided_by=request.user, request=request)
+
+    def decide_reject(self, request, obj, reason):
+        services.application_reject(application=obj, decided_by=request.user, reason=reason, request=request)
 
 
 @admin.register(StaffInvitation)

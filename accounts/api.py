@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from accounts import selectors, services
 from accounts.models import Role, User
@@ -18,6 +18,7 @@ from accounts.throttles import login_throttle, refresh_throttle, signup_throttle
 from accounts.tokens import TokenError, issue_pair, revoke_family_of, rotate, user_for_token
 from clinic.models import Gender
 from core.api_bodies import body_openapi, json_or_form
+from core.emails import EmailAddress
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.schemas import Labels, LimitOffsetPagination, Schema
 
@@ -77,7 +78,7 @@ class UserOut(Schema):
 
 class UserUpdateIn(Schema):
     name: str | None = Field(None, min_length=1, max_length=150)
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     phone: str | None = Field(None, max_length=20)
     preferred_language: str | None = None
     location: str | None = Field(None, max_length=200)
@@ -133,13 +134,13 @@ class PatientSignupIn(Schema):
     location: str = Field("", max_length=200)
     phone: str = Field(..., min_length=5, max_length=20)
     password: str
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     timezone: str = "UTC"
 
 
 class DoctorSignupIn(Schema):
     name: str = Field(..., min_length=1, max_length=150)
-    email: EmailStr
+    email: EmailAddress
     phone: str = Field(..., min_length=5, max_length=20)
     password: str
     specialty: str = Field(..., min_length=2, max_length=120)
@@ -173,14 +174,14 @@ class HospitalSignupIn(Schema):
     specialities: Labels = []
     website: str = ""
     name: str = Field(..., min_length=1, max_length=150, description="Name of the first staff user")
-    email: EmailStr
+    email: EmailAddress
     phone: str | None = None
     password: str
 
 
 class AdminSignupIn(Schema):
     name: str = Field(..., min_length=1, max_length=150)
-    email: EmailStr
+    email: EmailAddress
     phone: str | None = None
     password: str
 
@@ -204,7 +205,7 @@ def login(request, payload: LoginIn):
         if not payload.otp:
             raise APIError(_("Two-factor code required."), 401, otp_required=True)
         if services.otp_verify(user=user, token=payload.otp, request=request) is None:
-            raise APIError(_("The two-factor code is not right or was already used."), 401, otp_required=True)
+            raise APIError(services.otp_failure_message(user), 401, otp_required=True)
     elif user.requires_two_factor:
         raise APIError(_("Set up two-factor authentication in the web app before using the API."), 403)
     from django.contrib.auth.signals import user_logged_in

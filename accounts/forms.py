@@ -6,8 +6,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import human_check
 from accounts.models import TIMEZONE_CHOICES, User
 from clinic.models import Gender
+from core.emails import EmailAddressField
 from core.forms import AccessibleErrorsMixin
 from core.phones import ltr_numbers_lazy
 
@@ -33,7 +35,7 @@ class IdentityFieldsMixin(AccessibleErrorsMixin, forms.Form):
 
     name = forms.CharField(label=_("Full name"), max_length=150,
                            widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    email = forms.EmailField(label=_("Email"), required=False,
+    email = EmailAddressField(label=_("Email"), required=False,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(label=_("Phone"), max_length=20,
                             help_text=PHONE_HELP,
@@ -49,7 +51,50 @@ class IdentityFieldsMixin(AccessibleErrorsMixin, forms.Form):
         return data
 
 
-class PatientSignupForm(IdentityFieldsMixin):
+class HumanCheckMixin(forms.Form):
+    """The public sign-up forms' human check (accounts.human_check): a solved ALTCHA proof of work,
+    or else the answer to the short question shown when JavaScript cannot solve it. The page
+    renders these fields with accounts/_human_check.html, not among the other fields."""
+
+    altcha = forms.CharField(required=False, widget=forms.HiddenInput)
+    human_token = forms.CharField(required=False, widget=forms.HiddenInput)
+    human_answer = forms.CharField(required=False, max_length=10,
+                                   widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A new challenge and question on every render (each works once).
+        self.altcha_challenge = human_check.new_challenge()
+        a, b, token = human_check.new_question()
+        self.fields["human_answer"].label = _("What is %(a)d plus %(b)d? Answer with a number.") % {"a": a, "b": b}
+        self.fields["human_answer"].help_text = _("This shows that a person, not a program, is signing up. "
+                                                  "Your browser usually answers it for you.")
+        self.initial["human_token"] = token
+        self.initial["altcha"] = ""
+        self.initial["human_answer"] = ""
+
+    def visible_fields(self):
+        return [f for f in super().visible_fields() if f.name != "human_answer"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if human_check.verify_solution(cleaned.get("altcha", "")):
+            return cleaned
+        if human_check.verify_answer(self.data.get(self.add_prefix("human_token"), ""), cleaned.get("human_answer", "")):
+            return cleaned
+        self.add_error("human_answer", _("Answer the question to show that you are not a program (or try again: "
+                                         "the check may have expired)."))
+        return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        # A re-rendered form shows the new question and token, not the spent ones.
+        self.data = self.data.copy()
+        for name in ("altcha", "human_token", "human_answer"):
+            self.data[self.add_prefix(name)] = self.initial[name]
+
+
+class PatientSignupForm(HumanCheckMixin, IdentityFieldsMixin):
     date_of_birth = forms.DateField(label=_("Date of birth"),
                                     widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}))
     gender = forms.ChoiceField(label=_("Gender"), choices=[("", _("Choose…")), *Gender.choices])
@@ -103,8 +148,8 @@ class ApplicationFieldsMixin(AccessibleErrorsMixin, forms.Form):
                  "end": data.get(f"day_{i}_end", "")} for i in range(7)]
 
 
-class DoctorApplicationForm(IdentityFieldsMixin, ApplicationFieldsMixin):
-    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+class DoctorApplicationForm(HumanCheckMixin, IdentityFieldsMixin, ApplicationFieldsMixin):
+    email = EmailAddressField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     photo = forms.ImageField(label=_("Profile photo"), required=False)
     timezone = forms.ChoiceField(label=_("Your time zone"), choices=TIMEZONE_CHOICES, initial="UTC")
 
@@ -116,7 +161,7 @@ class DoctorReapplyForm(ApplicationFieldsMixin):
     pass
 
 
-class HospitalSignupForm(IdentityFieldsMixin):
+class HospitalSignupForm(HumanCheckMixin, IdentityFieldsMixin):
     hospital_name = forms.CharField(label=_("Hospital name"), max_length=200)
     address = forms.CharField(label=_("Street address"), max_length=300)
     city = forms.CharField(label=_("City"), max_length=100, required=False)
@@ -127,7 +172,7 @@ class HospitalSignupForm(IdentityFieldsMixin):
     specialities = forms.CharField(label=_("Specialities"), required=False,
                                    help_text=_("Comma-separated, e.g. Psychiatry, Cardiology"))
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
-    email = forms.EmailField(label=_("Your work email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = EmailAddressField(label=_("Your work email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(label=_("Your phone (optional)"), max_length=20, required=False,
                             widget=forms.TextInput(attrs=TEL_ATTRS))
     name = forms.CharField(label=_("Your full name"), max_length=150)
@@ -140,7 +185,7 @@ class HospitalSignupForm(IdentityFieldsMixin):
 
 
 class StaffInviteForm(AccessibleErrorsMixin, forms.Form):
-    email = forms.EmailField(label=_("Colleague's email"))
+    email = EmailAddressField(label=_("Colleague's email"))
 
 
 class StaffAcceptForm(AccessibleErrorsMixin, forms.Form):
@@ -163,6 +208,7 @@ class ProfileForm(AccessibleErrorsMixin, forms.ModelForm):
         fields = ["name", "email", "phone", "preferred_language", "location", "timezone"]
         widgets = {"phone": forms.TextInput(attrs=TEL_ATTRS)}
         help_texts = {"phone": PHONE_HELP}
+        field_classes = {"email": EmailAddressField}
 
 
 class OTPTokenForm(AccessibleErrorsMixin, forms.Form):
@@ -181,10 +227,6 @@ class TwoFactorRemoveForm(PasswordConfirmForm):
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
 
 
-class ApplicationRejectForm(AccessibleErrorsMixin, forms.Form):
-    rejection_reason = forms.CharField(label=_("Reason (sent to the doctor)"), widget=forms.Textarea(attrs={"rows": 4}))
-
-
 class LoginForm(AccessibleErrorsMixin, AllauthLoginForm):
     """allauth's email-or-phone login, with accessible errors and Haven's own (translated) labels."""
 
@@ -196,5 +238,7 @@ class LoginForm(AccessibleErrorsMixin, AllauthLoginForm):
         login.widget.attrs.update({"placeholder": _("you@example.com or +12025550123"), "autocomplete": "username",
                                    "dir": "auto"})
         self.fields["password"].label = _("Password")
+        # allauth adds its own "Forgot your password?" link as help text; the page has one already.
+        self.fields["password"].help_text = ""
         if "remember" in self.fields:
             self.fields["remember"].label = _("Keep me signed in on this device")

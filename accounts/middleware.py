@@ -53,11 +53,18 @@ class AccessGateMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated
-                and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)):
+                and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
+                and not self._own_photo(request, user)):
             response = self._gate(request, user)
             if response is not None:
                 return response
         return self.get_response(request)
+
+    @staticmethod
+    def _own_photo(request, user) -> bool:
+        """The person's own avatar, shown in the header of the pages they are held at (2FA set-up
+        and check, application status): nobody else's photo, nothing they did not upload."""
+        return request.path == reverse("user_photo", args=[user.pk])
 
     def _gate(self, request, user):
         from accounts.selectors import doctor_is_approved, hospital_of_staff

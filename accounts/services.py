@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -135,7 +136,12 @@ def _new_user(*, role, name, email, phone, password, photo=None, signup=False, *
             raise IdentityTaken(_identity_owners(email=email, phone=phone)) from exc
         raise ValidationError({"email": [_("An account with this email or phone already exists.")]}) from exc
     if email:
-        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+        address = EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+        if signup:
+            # Web and API sign-ups alike: a link proving the address is the person's.
+            from accounts.tasks import send_email_verification
+
+            _on_commit(send_email_verification, str(address.pk))
     return user
 
 
@@ -568,7 +574,7 @@ def totp_device_confirm(*, user: User, token: str, request=None) -> list[str]:
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
     if device is None:
         raise DomainError(_("Start the set-up again: no authenticator is waiting for confirmation."))
-    if not device.verify_token((token or "").replace(" ", "")):
+    if not _verify(device, (token or "").replace(" ", "")):
         audit_record(action=AuditAction.TWO_FACTOR_FAILED, actor=user, target=user, request=request, step="enrol")
         raise ValidationError({"token": [_("That code is not right. Check the time on your phone and try again.")]})
     device.confirmed = True
@@ -597,20 +603,57 @@ def has_two_factor(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+# Wrong codes in a row that do not delay the next try (a typo, a code read as it changed); from
+# then on django-otp's exponential back-off (1, 2, 4 … seconds) applies.
+OTP_FREE_FAILURES = 3
+
+
+def _totp_shaped(token: str, device: TOTPDevice) -> bool:
+    return token.isdigit() and len(token) == device.digits
+
+
+def _verify(device, token: str) -> bool:
+    if device.throttling_failure_count < OTP_FREE_FAILURES:
+        device.throttling_failure_timestamp = None  # (in memory: a failure below still counts)
+    return device.verify_token(token)
+
+
 def otp_verify(*, user: User, token: str, request=None):
     """Check a code against the user's devices. Codes are single-use: TOTP refuses a time step it
-    already accepted, and a backup code is deleted when used. Returns the device or None."""
-    token = (token or "").replace(" ", "").strip()
+    already accepted, and a backup code is deleted when used. Returns the device or None.
+
+    An authenticator code goes to the authenticator only and a backup code to the backup codes
+    only: offering each code to every device counted a failure against the other one (a used
+    backup code delayed the authenticator), and django-otp refuses even a correct code while
+    its back-off runs — so a correct code right after a wrong one was refused."""
+    token = (token or "").replace(" ", "").strip().lower()
     if token:
         with transaction.atomic():
             for device in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True):
-                if device.verify_token(token):
+                if _totp_shaped(token, device) and _verify(device, token):
                     return device
-            for device in StaticDevice.objects.select_for_update().filter(user=user, confirmed=True):
-                if device.verify_token(token):
-                    return device
+            if not token.isdigit():
+                for device in StaticDevice.objects.select_for_update().filter(user=user, confirmed=True):
+                    if _verify(device, token):
+                        return device
     audit_record(action=AuditAction.TWO_FACTOR_FAILED, actor=user, target=user, request=request, step="verify")
     return None
+
+
+def otp_failure_message(user: User) -> str:
+    """What to tell someone whose code was refused: the truth — wrong or used, or wait."""
+    waits = []
+    for device in (*TOTPDevice.objects.filter(user=user, confirmed=True),
+                   *StaticDevice.objects.filter(user=user, confirmed=True)):
+        allowed, info = device.verify_is_allowed()
+        if not allowed and device.throttling_failure_count >= OTP_FREE_FAILURES and info.get("locked_until"):
+            waits.append((info["locked_until"] - timezone.now()).total_seconds())
+    if waits:
+        seconds = max(1, int(max(waits) + 0.999))
+        return ngettext("Too many wrong codes in a row. Wait %(seconds)d second, then enter the current code.",
+                        "Too many wrong codes in a row. Wait %(seconds)d seconds, then enter the current code.",
+                        seconds) % {"seconds": seconds}
+    return _("That code is not right or was already used. Try the next code from your app, or a backup code.")
 
 
 @transaction.atomic
@@ -621,8 +664,7 @@ def two_factor_remove(*, user: User, password: str, token: str, request=None) ->
     if not user.check_password(password or ""):
         raise ValidationError({"password": [_("The password is not correct.")]})
     if otp_verify(user=user, token=token, request=request) is None:
-        raise ValidationError({"token": [_("That code is not right or was already used. Try the next code from "
-                                           "your app, or a backup code.")]})
+        raise ValidationError({"token": [otp_failure_message(user)]})
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     audit_record(action=AuditAction.TWO_FACTOR_REMOVED, actor=user, target=user, request=request)

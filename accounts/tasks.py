@@ -173,3 +173,25 @@ def token_families_prune() -> int:
     cutoff = timezone.now() - dt.timedelta(days=7)
     deleted, _ = ApiTokenFamily.objects.filter(expires_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(**RETRY)
+def send_email_verification(email_address_id: int) -> bool:
+    """The verification e-mail after a sign-up: one link to allauth's confirmation page. Sent once
+    per address (the stored confirmation is the mark); nothing for an address already verified."""
+    from allauth.account.models import EmailAddress, EmailConfirmation
+
+    with transaction.atomic():
+        address = (EmailAddress.objects.select_for_update().select_related("user")
+                   .filter(pk=email_address_id).first())
+        if address is None or address.verified or EmailConfirmation.objects.filter(email_address=address).exists():
+            return False
+        confirmation = EmailConfirmation.create(address)
+        confirmation.sent = timezone.now()
+        confirmation.save(update_fields=["sent"])
+        _send(address.email, "verify_email",
+              {"user": address.user,
+               "confirm_url": settings.SITE_URL + reverse("account_confirm_email", args=[confirmation.key]),
+               "days": settings.ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS},
+              address.user.preferred_language)
+    return True

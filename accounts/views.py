@@ -402,8 +402,7 @@ def two_factor_verify(request):
         if device is not None:
             otp_login(request, device)
             return redirect(_safe_next(request))
-        form.add_error("token", _("That code is not right or was already used. Try the next code from your app, "
-                                  "or a backup code."))
+        form.add_error("token", services.otp_failure_message(request.user))
     return render(request, "accounts/2fa_verify.html", {"form": form, "next": request.GET.get("next", "")})
 
 

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -7,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from accounts.admin_decisions import DecisionAdminMixin
 from analytics.admin_audit import ClinicalAdminAuditMixin
 from clinic import services as clinic_services
 from clinic.models import (
@@ -24,22 +26,34 @@ from clinic.models import (
     WeeklyAvailability,
 )
 from core.errors import DomainError
+from core.forms import LabelsField
 
 
 class HospitalStaffInline(admin.TabularInline):
     model = HospitalStaff
     extra = 0
-    raw_id_fields = ["user"]
+    autocomplete_fields = ["user"]  # the person by name and e-mail, not a UUID to paste
 
 
 @admin.register(Hospital)
-class HospitalAdmin(admin.ModelAdmin):
+class HospitalAdmin(DecisionAdminMixin, admin.ModelAdmin):
     list_display = ["name", "city", "country", "status", "created_at"]
     list_filter = ["status", "country"]
     search_fields = ["name", "city", "email"]
     inlines = [HospitalStaffInline]
     readonly_fields = ["status", "decided_by", "decided_at", "rejection_reason"]
     actions = ["approve_selected"]
+    formfield_overrides = {models.JSONField: {"form_class": LabelsField}}
+    approve_heading = _("Approve the registration of %(name)s?")
+    reject_heading = _("Reject the registration of %(name)s")
+    approve_title = _("Approve hospital")
+    approve_help = _("Approval lets the hospital's staff sign in and emails the hospital.")
+    approved_message = _("%(name)s is approved; the hospital was emailed.")
+    reject_title = _("Reject registration")
+    reject_reason_label = _("Reason (sent to the hospital)")
+    reject_submit = _("Reject and email the hospital")
+    rejected_message = _("%(name)s was rejected; the hospital was emailed the reason.")
+    decision_help = _("Check the hospital's details above before deciding. The hospital is emailed either way.")
 
     def changelist_view(self, request, extra_context=None):
         if not request.GET and request.method == "GET" and Hospital.objects.filter(status=ApprovalStatus.PENDING).exists():
@@ -57,25 +71,20 @@ class HospitalAdmin(admin.ModelAdmin):
                 messages.error(request, f"{hospital}: {exc.message}")
         messages.success(request, _("%(n)d hospital(s) approved.") % {"n": approved})
 
-    def response_change(self, request, obj):
-        reason = request.POST.get("_reject_reason", "")
-        if "_reject" in request.POST:
-            try:
-                services.hospital_reject(hospital=obj, decided_by=request.user, reason=reason, request=request)
-            except (ValidationError, DomainError) as exc:
-                messages.error(request, getattr(exc, "message", None) or " ".join(exc.messages))
-                return redirect(request.path)
-            messages.success(request, _("%(name)s was rejected.") % {"name": obj})
-            return redirect("admin:clinic_hospital_changelist")
-        return super().response_change(request, obj)
+    def decide_approve(self, request, obj):
+        services.hospital_approve(hospital=obj, decided_by=request.user, request=request)
+
+    def decide_reject(self, request, obj, reason):
+        services.hospital_reject(hospital=obj, decided_by=request.user, reason=reason, request=request)
 
 
 @admin.register(DoctorProfile)
 class DoctorProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "specialty", "years_experience"]
+    formfield_overrides = {models.JSONField: {"form_class": LabelsField}}
     list_filter = ["specialty"]
     search_fields = ["user__name", "user__email", "specialty"]
-    raw_id_fields = ["user"]
+    autocomplete_fields = ["user"]  # the person by name and e-mail, not a UUID to paste
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -112,7 +121,7 @@ class PatientAdmin(ClinicalAdminAuditMixin, admin.ModelAdmin):
     audit_patient_path = ""
     list_display = ["name", "date_of_birth", "gender", "user"]
     search_fields = ["name", "user__email", "user__phone"]
-    raw_id_fields = ["user"]
+    autocomplete_fields = ["user"]  # the person by name and e-mail, not a UUID to paste
     inlines = [UserPatientRelationInline]
     # The photo is encrypted and has no storage URL (and uploads go through the re-encoding services).
     exclude = ["photo"]

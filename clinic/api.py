@@ -15,12 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, Field
 
 from clinic import scheduling, selectors, services
 from clinic.extras import extras_get
 from clinic.models import AppointmentStatus, AppointmentType, Gender, Relation
 from core.errors import NotFound
+from core.emails import EmailAddress
 from core.schemas import Labels, LimitOffsetPagination, Schema, date_in_range, date_range_message
 from telehealth.calls import call_record
 
@@ -67,12 +68,15 @@ def _slot_out(slot: scheduling.Slot | None) -> dict | None:
             "hospital_id": slot.hospital_id, "hospital_name": slot.hospital_name}
 
 
-def _attach_free_slots(exc, *, doctor, when: dt.datetime, mode, hospital, user):
-    """A taken slot: offer the slots still free that day (in the requester's time zone)."""
+def _attach_free_slots(exc, *, doctor, when: dt.datetime, mode, hospital, user, not_before=None):
+    """A taken slot: offer the slots still free that day (in the requester's time zone), none
+    before ``not_before`` (a patient's move: the cut-off)."""
     zone = _zone(user)
     day = when.astimezone(zone).date()
     day_start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
     day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    if not_before is not None:
+        day_start = max(day_start, not_before)
     slots = scheduling.free_slots(doctor, day_start, day_end, mode=mode, hospital=hospital)
     exc.extra = {**getattr(exc, "extra", {}), "free_slots": [_slot_out(s) for s in slots]}
     return exc
@@ -152,7 +156,7 @@ class HospitalIn(Schema):
     country: str = Field("", max_length=100)
     pin_code: str = Field("", max_length=20)
     contact: str = Field(..., min_length=3, max_length=30)
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     specialities: Labels = []
     website: str = ""
     link: str = ""
@@ -166,7 +170,7 @@ class HospitalUpdateIn(Schema):
     country: str | None = Field(None, max_length=100)
     pin_code: str | None = Field(None, max_length=20)
     contact: str | None = Field(None, min_length=3, max_length=30)
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     specialities: Labels | None = None
     website: str | None = None
     link: str | None = None
@@ -201,7 +205,7 @@ class DoctorOut(Schema):
 
 class DoctorCreateIn(Schema):
     name: str = Field(..., min_length=1, max_length=150)
-    email: EmailStr
+    email: EmailAddress
     phone: str | None = Field(None, max_length=20)
     password: str
     specialty: str = Field(..., min_length=2, max_length=120)
@@ -938,8 +942,10 @@ def appointment_reschedule(request, appointment_id: UUID, payload: RescheduleIn)
     except services.SlotTaken as exc:
         if appointment.doctor_id is None:
             raise
+        not_before = (scheduling.earliest_patient_slot()
+                      if services.acts_as_patient(request.auth, appointment) else None)
         raise _attach_free_slots(exc, doctor=appointment.doctor, when=payload.start, mode=appointment.type,
-                                 hospital=appointment.hospital, user=request.auth) from None
+                                 hospital=appointment.hospital, user=request.auth, not_before=not_before) from None
 
 
 @appointments_router.post("/{uuid:appointment_id}/accept", response=AppointmentDetailOut,

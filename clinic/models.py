@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,6 +11,18 @@ from django.utils.translation import gettext, gettext_lazy as _
 from core.fields import EncryptedTextField
 from core.models import BaseModel
 from core.storage import encrypted_storage
+
+
+# A title the person typed into their own name ("Dr Nina New", "Dr. Nina", "Doctor Nina", "Dra. Ana").
+_TITLE = re.compile(r"^\s*(?:dr|dra|doctor|doc)\b\.?\s*", re.IGNORECASE)
+
+
+def doctor_display_name(name) -> str:
+    """How a doctor is named everywhere (pages, e-mails, notifications, admin): the title once,
+    in the reader's language — "Dr. Nina New" for "Nina New" as for "Dr Nina New"."""
+    name = str(name or "").strip()
+    bare = _TITLE.sub("", name, count=1).strip() or name
+    return gettext("Dr. %(name)s") % {"name": bare}
 
 
 class ApprovalStatus(models.TextChoices):
@@ -84,7 +97,11 @@ class DoctorProfile(BaseModel):
         ordering = ["user__name"]
 
     def __str__(self):
-        return f"Dr. {self.user.name}"
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return doctor_display_name(self.user.name)
 
     @property
     def name(self):

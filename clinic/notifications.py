@@ -88,7 +88,7 @@ def appointment_url(appointment: Appointment) -> str:
 def _doctor_name(appointment: Appointment) -> str:
     if appointment.doctor_id is None:
         return _("a doctor")
-    return _("Dr. %(name)s") % {"name": appointment.doctor.user.name}
+    return doctor_display_name(appointment.doctor.user.name)
 
 
 def _calendar(appointment: Appointment, user: User, *, method: str, sequence: int, stamp) -> str:

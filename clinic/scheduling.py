@@ -10,6 +10,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -60,6 +61,24 @@ def window_slots(window: WeeklyAvailability, day: dt.date, zone: zoneinfo.ZoneIn
                 out.append((start, end))
         local += step
     return out
+
+
+def patient_cutoff() -> dt.timedelta:
+    """How long before its start a patient (or their family) may still cancel or move an
+    appointment online (``APPOINTMENT_CANCEL_CUTOFF_HOURS``); later, they call the clinic."""
+    return dt.timedelta(hours=settings.APPOINTMENT_CANCEL_CUTOFF_HOURS)
+
+
+def patient_may_change(start: dt.datetime, now: dt.datetime | None = None) -> bool:
+    """The one cut-off rule, for both ends of a patient's move: the appointment they change and
+    the slot they move it to. A slot inside the cut-off is never offered nor accepted, so a patient
+    cannot move an appointment to a time they could no longer change back."""
+    return start - (now or timezone.now()) >= patient_cutoff()
+
+
+def earliest_patient_slot(now: dt.datetime | None = None) -> dt.datetime:
+    """The first start a patient may move an appointment to (see ``patient_may_change``)."""
+    return (now or timezone.now()) + patient_cutoff()
 
 
 def _overlaps(start, end, busy):

@@ -661,6 +661,11 @@ def _side(actor: User, appointment: Appointment) -> str | None:
     return None
 
 
+def acts_as_patient(actor: User, appointment: Appointment) -> bool:
+    """True when ``actor`` changes ``appointment`` as its patient (or family): the cut-off applies."""
+    return _side(actor, appointment) == "patient"
+
+
 def _locked(appointment: Appointment, actor: User) -> tuple[Appointment, str]:
     side = _side(actor, appointment)
     if side is None:
@@ -702,8 +707,7 @@ def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) ->
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Give a reason for the cancellation.")]})
     if side == "patient" and appointment.type != AppointmentType.EMERGENCY:
-        cutoff = dt.timedelta(hours=settings.APPOINTMENT_CANCEL_CUTOFF_HOURS)
-        if appointment.start - timezone.now() < cutoff:
+        if not scheduling.patient_may_change(appointment.start):
             raise DomainError(_("Appointments can be cancelled online until %(hours)d hours before they start. "
                                 "Please call the clinic.") % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS})
     appointment.cancelled_by = actor
@@ -757,13 +761,16 @@ def appointment_reschedule(*, actor: User, appointment: Appointment, start: dt.d
     appointment, side = _locked(appointment, actor)
     if appointment.status not in ACTIVE_STATUSES or appointment.type == AppointmentType.EMERGENCY:
         raise DomainError(_("Only requested or confirmed appointments can be rescheduled."))
-    if side == "patient":
-        cutoff = dt.timedelta(hours=settings.APPOINTMENT_CANCEL_CUTOFF_HOURS)
-        if appointment.start - timezone.now() < cutoff:
-            raise DomainError(_("Appointments can be moved online until %(hours)d hours before they start. "
-                                "Please call the clinic.") % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS})
+    if side == "patient" and not scheduling.patient_may_change(appointment.start):
+        raise DomainError(_("Appointments can be moved online until %(hours)d hours before they start. "
+                            "Please call the clinic.") % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS})
     if start <= timezone.now():
         raise ValidationError({"start": [_("That time is in the past.")]})
+    if side == "patient" and not scheduling.patient_may_change(start):
+        # Same rule as above, for the new time: otherwise the patient could not move it back.
+        raise ValidationError({"start": [_("Choose a time at least %(hours)d hours from now: closer appointments "
+                                           "can only be changed by the clinic.")
+                                         % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS}]})
     doctor = _lock_doctor(appointment.doctor)
     slot = scheduling.find_slot(doctor, start, mode=appointment.type, hospital=appointment.hospital)
     if slot is None:

@@ -7,6 +7,7 @@ AWS_STORAGE_BUCKET_NAME, EMAIL_URL turns on each production part; nothing else c
 
 import base64
 import hashlib
+import hmac
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -74,8 +75,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "accounts.apps.OTPTOTPConfig",  # django_otp.plugins.otp_totp with a readable name in admin
+    "accounts.apps.OTPStaticConfig",  # django_otp.plugins.otp_static
     "allauth",
     "allauth.account",
     "axes",
@@ -299,7 +300,14 @@ ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1*"]  # an account may lack 
 # that per role (patients give a phone, hospitals and admins may not), allauth's signup is off.
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+# Every sign-up (web and API) with an e-mail gets a verification link (accounts.tasks.
+# send_email_verification). Sign-in does not wait for it ("optional", not "mandatory"): a patient may
+# sign up with a phone only, a doctor or hospital is checked by an administrator anyway, and a
+# person in distress must not be kept out by an e-mail that has not arrived yet.
 ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+# Stored confirmations (not HMAC keys): the stored row is what makes the sending task idempotent.
+ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
 ACCOUNT_PHONE_VERIFICATION_ENABLED = False  # SMS verification needs a provider; see SMS_* below
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
@@ -322,6 +330,13 @@ IDENTITY_UNDO_MAX_AGE = env.int("HAVEN_IDENTITY_UNDO_DAYS", default=7) * 24 * 36
 # allauth's own email/phone management asks for the password again and tells the old address.
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_EMAIL_NOTIFICATIONS = True
+
+# The human check on the public web sign-up forms (accounts/human_check.py): an ALTCHA proof of work
+# with a question as the accessible fallback. The HMAC key is its own secret or derived from SECRET_KEY.
+ALTCHA_HMAC_KEY = secret("ALTCHA_HMAC_KEY", default="") or hmac.new(
+    SECRET_KEY.encode(), b"haven.altcha", hashlib.sha256).hexdigest()
+HUMAN_CHECK_MAX_NUMBER = env.int("HUMAN_CHECK_MAX_NUMBER", default=50_000)
+HUMAN_CHECK_MINUTES = env.int("HUMAN_CHECK_MINUTES", default=30)
 
 # Per-IP limits (django-ninja throttles; the web sign-up forms share the sign-up budget).
 THROTTLE_LOGIN_RATE = env.str("HAVEN_THROTTLE_LOGIN", default="20/m")

@@ -5,6 +5,7 @@ import datetime as dt
 import decimal
 import math
 
+from django import forms
 from django.utils.translation import gettext as _
 
 from core.schemas import MAX_DATE, MAX_INT, MIN_DATE
@@ -72,3 +73,34 @@ class AccessibleErrorsMixin(StorableValuesMixin):
                 described.append(f"{bound.id_for_label}_error")
             if described:
                 field.widget.attrs["aria-describedby"] = " ".join(described)
+
+
+class LabelsField(forms.CharField):
+    """A short list of labels (a JSON list in the database: a hospital's specialities, the languages
+    a doctor speaks) edited as comma-separated text instead of raw JSON."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("encoder", None)
+        kwargs.pop("decoder", None)
+        kwargs.setdefault("help_text", _("Comma-separated, e.g. Psychiatry, Cardiology"))
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, (list, tuple)):
+            return [str(v).strip() for v in value if str(v).strip()]
+        return [part.strip() for part in str(value or "").split(",") if part.strip()]
+
+    def has_changed(self, initial, data):
+        return self.to_python(initial) != self.to_python(data)
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        for label in value:
+            if len(label) > 100:
+                raise forms.ValidationError(_("Each entry can be at most 100 characters."), code="max_length")

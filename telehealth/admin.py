@@ -33,7 +33,7 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["created_at", "recipient", "kind", "title", "read_at", "emailed_at"]
     list_filter = ["kind"]
     search_fields = ["recipient__email", "title"]
-    raw_id_fields = ["recipient"]
+    autocomplete_fields = ["recipient"]  # the person by name and e-mail, not a UUID to paste
     readonly_fields = ["source_key", "email_requested", "emailed_at"]
     exclude = ["email_text", "ics"]
 
@@ -208,7 +208,7 @@ class MessageAdmin(ReadOnlyAdmin):
         if not message.file:
             return redirect("admin:telehealth_message_change", pk)
         chats.chat_file_read_record(actor=request.user, message=message, via="admin", request=request)
-        return chats_file_response(message)
+        return chats_file_response(message, request)
 
     def redact_view(self, request):
         raw = (request.POST.get("ids") or request.GET.get("ids") or "").split(",")

@@ -7,10 +7,11 @@ writes through its services; a message sent here is broadcast to websocket liste
 """
 
 import datetime as dt
+import re
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
@@ -270,14 +271,53 @@ def message_file(request, message_id: UUID):
     if not message.file:
         raise NotFound(_("This message has no file."))
     chats.chat_file_read_record(actor=request.auth, message=message, via="api", request=request)
-    return chats_file_response(message)
+    return chats_file_response(message, request)
 
 
-def chats_file_response(message: Message) -> FileResponse:
-    """The decrypted file, never inline-executable: attachment unless it is an image or audio."""
-    inline = message.file_type.startswith(("image/", "audio/", "video/webm"))
+def chats_file_response(message: Message, request=None) -> HttpResponse:
+    """The decrypted file, never inline-executable: attachment unless it is an image or audio.
+    A voice message is served as audio (older ones were stored as video/webm) with its length and
+    byte ranges (``Range``), which players need to show the duration and to seek."""
+    if message.kind == Message.Kind.AUDIO:
+        return _audio_response(message, request)
+    inline = message.file_type.startswith(("image/", "audio/"))
     response = FileResponse(message.file.open("rb"), content_type=message.file_type or "application/octet-stream",
                             as_attachment=not inline, filename=message.file_name or "file")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _audio_response(message: Message, request) -> HttpResponse:
+    from telehealth.chat import AUDIO_AS
+
+    with message.file.open("rb") as handle:
+        data = handle.read()  # decrypted; recordings are capped by the upload size limit
+    content_type = AUDIO_AS.get(message.file_type, message.file_type)
+    if not content_type.startswith("audio/"):
+        content_type = "audio/webm"
+    size, status, start, end = len(data), 200, 0, len(data) - 1
+    match = _RANGE.match((request.headers.get("Range") or "").strip()) if request is not None else None
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        else:  # the last N bytes
+            start = max(0, size - int(match.group(2)))
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    response = HttpResponse(data[start:end + 1], status=status, content_type=content_type)
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Length"] = str(end - start + 1)
+    response["Content-Disposition"] = f'inline; filename="{message.file_name or "voice"}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

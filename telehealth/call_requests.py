@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from analytics.services import audit_record, audit_record_many
 from clinic import services as clinic_services
-from clinic.models import Appointment
+from clinic.models import Appointment, doctor_display_name
 from core.errors import Conflict, NotFound, PermissionDenied
 from telehealth import calls
 from telehealth.chat import chat_broadcast, chat_get, chat_member_ids, chat_side, chats_visible_to
@@ -162,7 +162,7 @@ def _side_or_404(actor: User, chat: Chat) -> str:
 
 def _require_doctor(actor: User, chat: Chat):
     if _side_or_404(actor, chat) != Message.SenderRole.DOCTOR:
-        raise PermissionDenied(_("Only Dr. %(name)s can answer this call request.") % {"name": chat.doctor.user.name})
+        raise PermissionDenied(_("Only %(name)s can answer this call request.") % {"name": doctor_display_name(chat.doctor.user.name)})
 
 
 def _require_patient_side(actor: User, chat: Chat):
@@ -228,7 +228,7 @@ def call_request_create(*, actor: User, chat: Chat, reason: str = "", audio_only
     reason = _clean_reason(reason)
     doctor_user = chat.doctor.user
     if not doctor_user.is_active:
-        raise Conflict(_("Dr. %(name)s cannot take calls at the moment.") % {"name": doctor_user.name})
+        raise Conflict(_("%(name)s cannot take calls at the moment.") % {"name": doctor_display_name(doctor_user.name)})
     # A request past its time no longer blocks a new one, even before the periodic expiry ran.
     overdue = CallRequest.objects.filter(chat=chat, status=Status.PENDING, created_at__lte=timezone.now() - expiry())
     for overdue_id in overdue.values_list("pk", flat=True):
@@ -239,8 +239,8 @@ def call_request_create(*, actor: User, chat: Chat, reason: str = "", audio_only
                 call_request = CallRequest.objects.create(chat=chat, requested_by=actor, reason=reason,
                                                           audio_only=bool(audio_only))
         except IntegrityError as exc:  # the partial unique constraint: one pending request per chat
-            raise Conflict(_("A call request is already waiting for Dr. %(name)s to answer.")
-                           % {"name": doctor_user.name}) from exc
+            raise Conflict(_("A call request is already waiting for %(name)s to answer.")
+                           % {"name": doctor_display_name(doctor_user.name)}) from exc
         audit_record(action="call_request.created", actor=actor, target=call_request, chat=str(chat.pk),
                      audio_only=call_request.audio_only, on_behalf=side == Message.SenderRole.FAMILY)
 

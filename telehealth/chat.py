@@ -54,6 +54,9 @@ MAX_BODY = 4000
 MAX_CLIENT_ID = 64
 AUDIO_TYPES = {"audio/webm", "audio/ogg", "audio/mpeg", "audio/mp4", "audio/x-m4a", "audio/wav", "audio/x-wav",
                "video/webm"}  # MediaRecorder's audio-only WebM is sniffed as video/webm
+# What a recording is stored and served as: a sniffer cannot tell an audio-only WebM/MP4 from a
+# video, but a voice message is audio (served as video/webm, browsers drew a video player).
+AUDIO_AS = {"video/webm": "audio/webm", "video/mp4": "audio/mp4", "audio/x-wav": "audio/wav"}
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
 
@@ -524,7 +527,7 @@ def _store_file(kind: str, upload) -> tuple[object, str]:
         mime = _sniff(upload)
         if mime not in AUDIO_TYPES:
             raise ValidationError({"file": [_("This is not a recording we can play back (WebM, Ogg, MP3, MP4, WAV).")]})
-        return upload, mime
+        return upload, AUDIO_AS.get(mime, mime)
     try:
         return clean_document(upload)  # images re-encoded, PDFs rebuilt without scripts or payloads
     except ValidationError as exc:

@@ -161,6 +161,10 @@ class ChatReadState(BaseModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_read_states")
     last_read_seq = models.PositiveBigIntegerField(default=0)
 
+    def __str__(self):
+        return _("%(user)s has read %(chat)s up to message %(seq)d") % {
+            "user": self.user, "chat": self.chat, "seq": self.last_read_seq}
+
     class Meta:
         verbose_name = _("read position")
         verbose_name_plural = _("read positions")

@@ -24,6 +24,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from clinic.models import doctor_display_name
 from telehealth.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def when(value: dt.datetime, user) -> str:
 
 def doctor(name: str | None) -> str:
     """How a doctor is named in a sentence."""
-    return _("Dr. %(name)s") % {"name": name} if name else _("a doctor")
+    return doctor_display_name(name) if name else _("a doctor")
 
 
 def person(ref: dict | None) -> str:
@@ -262,7 +263,7 @@ def _access_invitation(c: Context) -> Texts:
         title = _("%(hospital)s invites %(patient)s to register") % ctx
         body = _("Once accepted, the hospital's staff see %(patient)s's appointments and details.") % ctx
     elif link == "care_team":
-        title = _("Dr. %(doctor)s is proposed for %(patient)s's care team") % ctx
+        title = _("%(doctor)s is proposed for %(patient)s's care team") % {**ctx, "doctor": doctor(ctx["doctor"])}
         body = _("Once accepted, the doctor sees %(patient)s's health record.") % ctx
     else:
         inviter = c.get("inviter") or _("Someone")
@@ -314,15 +315,15 @@ def _chat_urgent(c: Context) -> Texts:
 @renderer(N.CHAT_URGENT_ESCALATED)
 def _chat_urgent_escalated(c: Context) -> Texts:
     minutes = int(c.get("minutes", 0))
-    ctx = {"patient": c.get("patient", ""), "doctor": c.get("doctor", ""), "minutes": minutes,
+    ctx = {"patient": c.get("patient", ""), "doctor": doctor(c.get("doctor")), "minutes": minutes,
            "when": c.when("urgent_at"), "hospitals": ", ".join(c.get("hospitals") or [])}
     if c.get("to") == "staff":
         title = _("Urgent conversation unanswered: %(patient)s") % ctx
         body = ngettext(
-            "%(patient)s marked their conversation with Dr. %(doctor)s urgent on %(when)s, and the doctor has "
+            "%(patient)s marked their conversation with %(doctor)s urgent on %(when)s, and the doctor has "
             "not answered for %(minutes)d minute. You cannot read the conversation: please contact the "
             "patient or the doctor.",
-            "%(patient)s marked their conversation with Dr. %(doctor)s urgent on %(when)s, and the doctor has "
+            "%(patient)s marked their conversation with %(doctor)s urgent on %(when)s, and the doctor has "
             "not answered for %(minutes)d minutes. You cannot read the conversation: please contact the "
             "patient or the doctor.", minutes) % ctx
         return Texts(title, body)
@@ -359,7 +360,7 @@ def _call_requested(c: Context) -> Texts:
 
 @renderer(N.CALL_ACCEPTED)
 def _call_accepted(c: Context) -> Texts:
-    title = _("Dr. %(name)s accepted the call request") % {"name": c.get("doctor", "")}
+    title = _("%(name)s accepted the call request") % {"name": doctor(c.get("doctor"))}
     body = (_("Join the call now.") if c.get("joins") else
             _("%(patient)s can join the call now.") % {"patient": c.get("patient", "")})
     return Texts(title, body)
@@ -367,12 +368,12 @@ def _call_accepted(c: Context) -> Texts:
 
 @renderer(N.CALL_DECLINED)
 def _call_declined(c: Context) -> Texts:
-    name = c.get("doctor", "")
+    name = doctor(c.get("doctor"))
     if c.get("expired_minutes") is not None:
-        return Texts(_("Dr. %(name)s did not answer the call request") % {"name": name},
+        return Texts(_("%(name)s did not answer the call request") % {"name": name},
                      _("It expired after %(n)d minutes. You can send a message or ask again.")
                      % {"n": int(c.get("expired_minutes"))})
-    return Texts(_("Dr. %(name)s declined the call request") % {"name": name},
+    return Texts(_("%(name)s declined the call request") % {"name": name},
                  c.get("reason") or _("You can send a message or book an appointment instead."))
 
 

@@ -121,6 +121,13 @@ class WellnessSettings(BaseModel):
     reminder_time = models.TimeField(_("reminder time"), default="20:00")
     last_reminded_on = models.DateField(null=True, blank=True, editable=False)
 
+    class Meta:
+        verbose_name = _("wellness settings")
+        verbose_name_plural = _("wellness settings")
+
+    def __str__(self):
+        return _("Wellness settings of %(patient)s") % {"patient": self.patient}
+
 
 # --- risk -------------------------------------------------------------------------------------------
 

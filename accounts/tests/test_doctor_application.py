@@ -4,6 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import ApplicationStatus, DoctorApplication, Role, User
+from accounts.tests.human import solved
 from analytics.models import AuditAction, AuditEvent
 from clinic.models import DoctorProfile, WeeklyAvailability
 from conftest import login_verified, pdf_upload, png_upload
@@ -20,6 +21,7 @@ def application_form(**overrides):
         "day_0_start": "09:00", "day_0_end": "12:30", "day_3_start": "14:00", "day_3_end": "18:00",
         "identity_proof": pdf_upload(),
     }
+    data.update(solved())  # the human check, solved as altcha.js does
     data.update(overrides)
     return data
 

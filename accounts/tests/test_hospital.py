@@ -5,6 +5,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Role, StaffInvitation, User
+from accounts.tests.human import solved
 from clinic.models import ApprovalStatus, Hospital, HospitalStaff
 from conftest import PASSWORD, login_verified
 from tests.factories import HospitalStaffFactory
@@ -17,6 +18,7 @@ def signup_form(**overrides):
             "pin_code": "LS1", "contact": "+441134960000", "specialities": "Psychiatry, Cardiology ,", "website": "",
             "name": "Nora North", "email": "nora@northside.example", "phone": "", "password": "Lantern-river-93",
             "password_confirm": "Lantern-river-93"}
+    data.update(solved())  # the human check, solved as altcha.js does
     data.update(overrides)
     return data
 
@@ -57,21 +59,33 @@ def test_admin_approves_by_action_and_rejects_with_reason(client, ada, django_ca
     assert second.status == ApprovalStatus.APPROVED
     assert mail.outbox[-1].to == ["o@other.example"] and "approved" in mail.outbox[-1].subject
     change_url = f"/admin/clinic/hospital/{first.pk}/change/"
-    form = client.get(change_url)
-    assert "_reject_reason" in form.content.decode()
-    data = {k: v for k, v in {
-        "name": first.name, "address": first.address, "contact": first.contact, "email": first.email,
-        "specialities": "[]", "staff-TOTAL_FORMS": "1", "staff-INITIAL_FORMS": "1", "staff-MIN_NUM_FORMS": "0",
-        "staff-MAX_NUM_FORMS": "1000", "staff-0-id": first.staff.get().pk, "staff-0-hospital": first.pk,
-        "staff-0-user": first.staff.get().user_id, "staff-0-is_owner": "on", "_reject": "Reject",
-    }.items()}
-    client.post(change_url, {**data, "_reject_reason": ""})
+    page = client.get(change_url).content.decode()
+    # the same Approve… / Reject with a reason… buttons as a doctor's application
+    reject_url, approve_url = f"/admin/clinic/hospital/{first.pk}/reject/", f"/admin/clinic/hospital/{first.pk}/approve/"
+    assert reject_url in page and approve_url in page
+    assert "Approve the registration of Northside" in client.get(approve_url).content.decode()
+    assert client.post(reject_url, {"rejection_reason": " "}).status_code == 400
     first.refresh_from_db()
     assert first.status == ApprovalStatus.PENDING
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(change_url, {**data, "_reject_reason": "Not a registered facility."})
+        client.post(reject_url, {"rejection_reason": "Not a registered facility."})
     first.refresh_from_db()
     assert first.status == ApprovalStatus.REJECTED and first.rejection_reason == "Not a registered facility."
+    assert reject_url not in client.get(change_url).content.decode()  # decided: no buttons
+
+
+def test_admin_approves_a_hospital_from_its_page(client, ada, django_capture_on_commit_callbacks):
+    client.post("/signup/hospital/", signup_form())
+    client.logout()
+    hospital = Hospital.objects.get()
+    login_verified(client, ada)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/clinic/hospital/{hospital.pk}/approve/")
+    assert response.status_code == 302
+    hospital.refresh_from_db()
+    assert hospital.status == ApprovalStatus.APPROVED and hospital.decided_by == ada
+    assert "approved" in mail.outbox[-1].subject
+    assert client.get("/admin/clinic/hospital/not-a-uuid/approve/").status_code == 404
 
 
 @pytest.fixture

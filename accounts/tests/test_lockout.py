@@ -86,3 +86,10 @@ def test_the_identifier_is_normalised():
     assert {normalise_login(s) for s in PHONE_SPELLINGS} == {"+12025550111"}
     assert normalise_login(" Alice@Example.COM ") == "alice@example.com"
     assert normalise_login("not a number") == "not a number"
+
+
+@pytest.mark.django_db
+def test_the_login_page_offers_the_password_reset_once(client):
+    page = client.get(reverse("account_login")).content.decode()
+    assert page.count(reverse("account_reset_password")) == 1
+    assert page.lower().count("forgot your password") == 1

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role, User
+from accounts.tests.human import solved
 from analytics.models import AuditAction, AuditEvent
 from clinic.models import Patient, UserPatientRelation
 from conftest import png_upload
@@ -17,6 +18,7 @@ def form(**overrides):
         "email": "", "preferred_language": "hi", "location": "Pune", "timezone": "Asia/Kolkata",
         "password": "Lantern-river-93", "password_confirm": "Lantern-river-93",
     }
+    data.update(solved())  # the human check, solved as altcha.js does
     data.update(overrides)
     return data
 
@@ -103,3 +105,64 @@ def test_invalid_fields_are_announced_to_screen_readers(client):
     assert 'aria-invalid="true"' in page
     assert 'aria-describedby="id_phone_help id_phone_error"' in page
     assert 'id="id_phone_error"' in page
+
+
+@pytest.mark.parametrize("address", ["nina@clinic.test", "nina@mail.localhost", "nina@host.local", "nina@@example.com"])
+def test_forms_and_api_refuse_the_same_addresses_with_the_same_message(client, address):
+    """One e-mail rule (core.emails) for the web form and the API (they differed for reserved domains)."""
+    from core.emails import validate_email_address
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        validate_email_address(address)
+    message = exc.value.messages[0]
+    page = client.post(reverse("patient_signup"), form(email=address))
+    assert page.status_code == 200
+    assert message in page.content.decode().replace("&#x27;", "'")
+    api = client.post("/api/v1/auth/patient-signup", {
+        "name": "Nina New", "date_of_birth": "1990-01-01", "gender": "female", "phone": "+12025550178",
+        "email": address, "password": "Lantern-river-93"})
+    assert api.status_code == 422
+    assert {e["field"]: e["message"] for e in api.json()["detail"]}.get("email") == message
+    assert not User.objects.filter(phone__in=["+12025550177", "+12025550178"]).exists()
+
+
+def test_forms_and_api_accept_an_ordinary_address(client):
+    assert client.post(reverse("patient_signup"), form(email="priya@Example.COM")).status_code == 302
+    assert User.objects.get(phone="+12025550177").email == "priya@example.com"
+    api = client.post("/api/v1/auth/patient-signup", {
+        "name": "Nina New", "date_of_birth": "1990-01-01", "gender": "female", "phone": "+12025550178",
+        "email": "nina@example.org", "password": "Lantern-river-93"})
+    assert api.status_code == 202, api.json()
+
+
+@pytest.mark.parametrize("via", ["web", "api"])
+def test_a_sign_up_with_an_email_sends_one_verification_link(client, via, django_capture_on_commit_callbacks):
+    import re
+
+    from allauth.account.models import EmailAddress
+    from django.core import mail
+
+    from accounts.tasks import send_email_verification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if via == "web":
+            response = client.post(reverse("patient_signup"), form(email="priya@example.com"))
+            assert response.status_code == 302
+        else:
+            response = client.post("/api/v1/auth/patient-signup", {
+                "name": "Priya Shah", "date_of_birth": "1992-03-04", "gender": "female",
+                "phone": "+12025550177", "email": "priya@example.com", "password": "Lantern-river-93"})
+            assert response.status_code == 202
+    assert [m.to for m in mail.outbox] == [["priya@example.com"]]
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[0].body).group(0)
+    address = EmailAddress.objects.get(email="priya@example.com")
+    assert send_email_verification(address.pk) is False  # a retry sends nothing new
+    # "optional": signing in does not wait for the confirmation
+    assert client.post(reverse("account_login"), {"login": "priya@example.com",
+                                                  "password": "Lantern-river-93"}).url == "/dashboard/"
+    path = "/" + link.split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    client.post(path)
+    address.refresh_from_db()
+    assert address.verified

@@ -161,3 +161,26 @@ def test_the_migration_re_encodes_and_encrypts_photos_uploaded_before_and_revers
     alice.refresh_from_db()
     with inner.open(alice.photo.name, "rb") as fh:
         assert fh.read() == plain
+
+
+@pytest.mark.parametrize("who", ["enrolling doctor", "pending doctor"])
+def test_the_own_avatar_loads_on_the_pages_a_session_is_held_at(client, people, who):
+    """The header shows the person's avatar on the 2FA set-up page (and the application status
+    page): the image must load there, not redirect to the page itself (a broken image)."""
+    if who == "enrolling doctor":
+        user, held_at = people["carol"], "/account/2fa/setup/"
+    else:
+        user, held_at = UserFactory(role="doctor", name="Pat Pending", email="pat@example.com"), "/account/application/"
+        DoctorApplicationFactory(user=user)
+    services.user_update(actor=user, user=user, data={}, photo=png_upload())
+    client.force_login(user)  # password only: a doctor still owes the second factor
+    page = client.get(held_at)
+    assert page.status_code == 200
+    photo_url = f"/account/photo/{user.pk}/"
+    assert photo_url in page.content.decode()
+    response = client.get(photo_url)
+    assert response.status_code == 200 and response["Content-Type"].startswith("image/")
+    # someone else's photo stays behind the gate
+    carol = people["carol"] if user != people["carol"] else people["dave"]
+    services.user_update(actor=carol, user=carol, data={}, photo=png_upload())
+    assert client.get(f"/account/photo/{carol.pk}/").status_code == 302

@@ -113,3 +113,37 @@ def test_next_cannot_redirect_off_site(client, alice):
     sign_in(client, alice)
     response = client.post("/account/2fa/verify/", {"token": totp_code(device), "next": "https://evil.example/"})
     assert response.url == "/dashboard/"
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def test_a_correct_code_right_after_a_wrong_one_is_accepted(client, carol):
+    device = totp_enrol(carol)
+    code = totp_code(device)
+    sign_in(client, carol)
+    bad = client.post("/account/2fa/verify/", {"token": _wrong(code)})
+    assert bad.status_code == 200 and "not right" in bad.content.decode()
+    response = client.post("/account/2fa/verify/?next=/dashboard/", {"token": code, "next": "/dashboard/"})
+    assert response.status_code == 302 and response.url == "/dashboard/"
+
+
+def test_used_backup_codes_do_not_count_against_the_authenticator(carol):
+    device = totp_enrol(carol)
+    for backup in services.backup_codes_generate(user=carol)[:3]:
+        assert services.otp_verify(user=carol, token=backup.upper()) is not None
+    code = totp_code(device)
+    assert services.otp_verify(user=carol, token=_wrong(code)) is None
+    assert services.otp_verify(user=carol, token=code) == device
+
+
+def test_after_several_wrong_codes_the_message_says_to_wait(client, carol):
+    device = totp_enrol(carol)
+    code = totp_code(device)
+    for _i in range(services.OTP_FREE_FAILURES):
+        assert services.otp_verify(user=carol, token=_wrong(code)) is None
+    sign_in(client, carol)
+    page = client.post("/account/2fa/verify/", {"token": code}).content.decode()
+    assert "Too many wrong codes in a row. Wait" in page
+    assert "not right" not in page

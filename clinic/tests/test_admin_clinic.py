@@ -135,3 +135,43 @@ def test_patient_and_doctor_inlines_are_read_only(admin_client, alice, carol):
     assert "user_relations-0-relation" not in body  # shown, not editable
     body = admin_client.get(f"/admin/clinic/doctorprofile/{carol.doctor_profile.id}/change/").content.decode()
     assert "availability-TOTAL_FORMS" in body and "availability-0-weekday" not in body
+
+
+def test_admin_names_things_readably(admin_client, alice, carol, hana, hospital_h):
+    """No raw JSON for specialities, no UUID boxes for people, no "settingss", no "… object (…)",
+    no "Otp_Totp" (issue 10)."""
+    from telehealth.models import Chat, ChatReadState
+    from wellness.models import WellnessSettings
+
+    hospital_h.specialities = ["Psychiatry", "Cardiology"]
+    hospital_h.save()
+    index = admin_client.get("/admin/").content.decode()
+    assert "Otp_Totp" not in index and "Otp_Static" not in index
+    assert "Two-factor: authenticator apps" in index
+    assert "settingss" not in index.lower()
+    page = admin_client.get(f"/admin/clinic/hospital/{hospital_h.pk}/change/").content.decode()
+    assert 'value="Psychiatry, Cardiology"' in page and "[&quot;Psychiatry&quot;" not in page
+    assert "vForeignKeyRawIdAdminField" not in page  # staff chosen by name, not by pasting a UUID
+    assert hana.name in page
+    chat = Chat.objects.create(patient=alice.patient_record, doctor=carol.doctor_profile)
+    state = ChatReadState.objects.create(chat=chat, user=alice, last_read_seq=3)
+    assert "object (" not in str(state) and alice.name in str(state)
+    settings_row = WellnessSettings.objects.create(patient=alice.patient_record)
+    assert "object (" not in str(settings_row)
+    listing = admin_client.get("/admin/wellness/wellnesssettings/").content.decode()
+    assert "object (" not in listing and "settingss" not in listing.lower()
+
+
+def test_admin_saves_specialities_typed_as_text(admin_client, hospital_h):
+    from clinic.models import Hospital
+
+    url = f"/admin/clinic/hospital/{hospital_h.pk}/change/"
+    staff = hospital_h.staff.get()
+    response = admin_client.post(url, {
+        "name": hospital_h.name, "address": hospital_h.address, "contact": hospital_h.contact,
+        "email": hospital_h.email, "specialities": "Psychiatry,  Paediatrics ,", "staff-TOTAL_FORMS": "1",
+        "staff-INITIAL_FORMS": "1", "staff-MIN_NUM_FORMS": "0", "staff-MAX_NUM_FORMS": "1000",
+        "staff-0-id": staff.pk, "staff-0-hospital": hospital_h.pk, "staff-0-user": staff.user_id,
+        "staff-0-is_owner": "on" if staff.is_owner else ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Hospital.objects.get(pk=hospital_h.pk).specialities == ["Psychiatry", "Paediatrics"]

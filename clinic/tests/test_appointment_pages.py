@@ -212,6 +212,25 @@ def test_reschedule_keeps_id_and_writes_event(client, alice, appointment):
 
 
 @pytest.mark.django_db
+def test_patients_are_offered_only_times_they_could_still_change(client, alice, carol, appointment, settings):
+    """The offered slots follow the cut-off rule the service applies: a patient is never offered a
+    time they could not cancel or move again; the doctor is offered it."""
+    settings.APPOINTMENT_CANCEL_CUTOFF_HOURS = 60  # the appointment (day 3) is outside, tomorrow inside
+    tomorrow = day_at(1, 13).isoformat()
+    sign_in(client, alice)
+    page = client.get(url("appointment_detail", appointment)).content.decode()
+    assert "Choose another time" in page
+    assert tomorrow not in page
+    response = client.post(url("appointment_reschedule", appointment), {"reschedule-start": tomorrow})
+    assert response.status_code == 400
+    assert "at least 60 hours from now" in response.content.decode()
+    assert Appointment.objects.get(pk=appointment.pk).start == appointment.start
+    client.logout()
+    sign_in(client, carol)
+    assert tomorrow in client.get(url("appointment_detail", appointment)).content.decode()
+
+
+@pytest.mark.django_db
 def test_reschedule_to_a_time_that_is_not_free_says_so(client, alice, appointment):
     sign_in(client, alice)
     response = client.post(url("appointment_reschedule", appointment),
@@ -303,3 +322,20 @@ def test_list_queries_do_not_grow_with_rows(client, people, alice, clinic, hospi
     body = response.content.decode()
     assert body.count('class="appt-row') == 20
     assert "Page 1 of 2" in body
+
+
+@pytest.mark.django_db
+def test_a_doctors_list_marks_colleagues_appointments_with_shared_patients(client, alice, dave, appointment):
+    from clinic.models import CareTeamMember, WeeklyAvailability
+
+    CareTeamMember.objects.create(doctor=dave.doctor_profile, patient=alice.patient_record)
+    for weekday in range(7):
+        WeeklyAvailability.objects.create(doctor=dave.doctor_profile, weekday=weekday, start_time=dt.time(9),
+                                          end_time=dt.time(12))
+    own = services.appointment_book(booked_by=alice, patient=alice.patient_record, doctor=dave.doctor_profile,
+                                    start=day_at(2, 10), type=AppointmentType.REMOTE)
+    sign_in(client, dave)
+    body = client.get(reverse("appointment_list")).content.decode()
+    rows = {pk: body.split(f"/appointments/{pk}/")[1].split("</li>")[0] for pk in (appointment.pk, own.pk)}
+    assert "Colleague's appointment (Dr. Carol Doctor)" in rows[appointment.pk]
+    assert "Colleague" not in rows[own.pk]

@@ -263,3 +263,19 @@ def test_unaccepted_emergency_escalates_once_to_staff_and_on_duty_doctors(alice,
 def test_emergency_needs_a_description(alice, care):
     with pytest.raises(ValidationError):
         services.emergency_request(requested_by=alice, patient=alice.patient_record, reason="")
+
+
+def test_a_patient_cannot_move_an_appointment_inside_the_cutoff_but_the_doctor_can(alice, dave, settings):
+    """The cut-off guards both ends of a move: a patient who moved an appointment to a time inside
+    it could never move it back (issue 10)."""
+    settings.APPOINTMENT_CANCEL_CUTOFF_HOURS = 12
+    open_all_week(dave.doctor_profile)
+    appointment = book(alice, dave, next_weekday_at(10, days_ahead=3))
+    soon = (timezone.now() + dt.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    with pytest.raises(ValidationError) as exc:
+        services.appointment_reschedule(actor=alice, appointment=appointment, start=soon)
+    assert "at least 12 hours from now" in str(exc.value.message_dict["start"])
+    appointment.refresh_from_db()
+    assert appointment.start == next_weekday_at(10, days_ahead=3)
+    # the doctor is not bound by the patients' cut-off
+    assert services.appointment_reschedule(actor=dave, appointment=appointment, start=soon).start == soon

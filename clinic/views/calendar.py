@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic import ics, selectors, services
-from clinic.models import AppointmentType, CalendarFeed
+from clinic.models import AppointmentType, CalendarFeed, doctor_display_name
 
 PAST = dt.timedelta(days=30)
 FUTURE = dt.timedelta(days=365)
@@ -65,7 +65,7 @@ def feed_document(user, now=None, *, include_reasons=False, appointments=None) -
     events = []
     with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
         for a in (appointments if appointments is not None else feed_appointments(user, now)):
-            doctor_name = _("Dr. %(name)s") % {"name": a.doctor.user.name} if a.doctor_id else _("a doctor")
+            doctor_name = doctor_display_name(a.doctor.user.name) if a.doctor_id else _("a doctor")
             mine_as_doctor = own_doctor is not None and a.doctor_id == own_doctor.pk
             if a.patient_id in own_patients:
                 summary = _("Appointment with %(doctor)s") % {"doctor": doctor_name}

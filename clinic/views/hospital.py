@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic import selectors, services
 from clinic.forms_doctor import HospitalAppointmentFilterForm, PatientRegisterForm, PickForm, SearchForm
-from clinic.models import AppointmentStatus, Hospital
+from clinic.models import AppointmentStatus, Hospital, doctor_display_name
 from core.errors import DomainError, NotFound
 
 PAGE_SIZE = 25
@@ -131,8 +131,8 @@ def hospital_doctor_add(request):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Dr. %(name)s now works at %(hospital)s.") % {
-            "name": doctor.user.name, "hospital": hospital.name})
+        messages.success(request, _("%(name)s now works at %(hospital)s.") % {
+            "name": doctor_display_name(doctor.user.name), "hospital": hospital.name})
     return redirect("hospital_doctors")
 
 
@@ -148,8 +148,8 @@ def hospital_doctor_remove(request, link_id):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Dr. %(name)s was removed from %(hospital)s.") % {
-            "name": link.doctor.user.name, "hospital": hospital.name})
+        messages.success(request, _("%(name)s was removed from %(hospital)s.") % {
+            "name": doctor_display_name(link.doctor.user.name), "hospital": hospital.name})
     return redirect("hospital_doctors")
 
 

@@ -37,7 +37,7 @@ from clinic.forms import (
     RelationForm,
     RescheduleForm,
 )
-from clinic.models import ACTIVE_STATUSES, AppointmentEvent, AppointmentStatus, AppointmentType
+from clinic.models import ACTIVE_STATUSES, AppointmentEvent, AppointmentStatus, AppointmentType, doctor_display_name
 from core.errors import DomainError, NotFound
 from core.storage import stored_image_response
 
@@ -103,9 +103,9 @@ def _slot_view(doctor, slot) -> dict:
     return {
         "slot": slot, "local": timezone.localtime(slot.start), "url": _book_url(doctor, slot),
         "place": _place(slot), "is_online": slot.hospital_id is None,
-        "label": _("Book %(when)s (%(tz)s), %(place)s, with Dr. %(doctor)s") % {
+        "label": _("Book %(when)s (%(tz)s), %(place)s, with %(doctor)s") % {
             "when": when, "tz": timezone.get_current_timezone_name(), "place": _place(slot),
-            "doctor": doctor.user.name},
+            "doctor": doctor_display_name(doctor.user.name)},
     }
 
 
@@ -344,6 +344,8 @@ def appointment_list(request):
     return render(request, "clinic/appointments/list.html", {
         "form": form, "page": page, "when": when, "query": query.urlencode(),
         "tz_name": timezone.get_current_timezone_name(),
+        # A doctor sees colleagues' appointments with shared patients too: those rows are marked.
+        "viewer_doctor_id": getattr(selectors.doctor_profile_of(request.user), "pk", None),
     })
 
 
@@ -364,14 +366,16 @@ def _viewer_side(user, appointment) -> str:
 
 
 def _within_cutoff(appointment) -> bool:
-    cutoff = dt.timedelta(hours=settings.APPOINTMENT_CANCEL_CUTOFF_HOURS)
-    return appointment.start - timezone.now() < cutoff
+    return not scheduling.patient_may_change(appointment.start)
 
 
-def _reschedule_slots(appointment, after: dt.date | None = None) -> tuple[list[dict], dt.date | None]:
+def _reschedule_slots(appointment, after: dt.date | None = None, *, side: str) -> tuple[list[dict], dt.date | None]:
     """A few free slots of the same doctor, mode and place from ``after`` (the viewer's local
-    date; default now), and the date to continue from for later ones (None: no more)."""
+    date; default now), and the date to continue from for later ones (None: no more). The patient
+    side is offered only slots outside the cut-off, the same rule the service applies."""
     start = _local_midnight(after) if after else timezone.now()
+    if side == "patient":
+        start = max(start, scheduling.earliest_patient_slot())
     slots = scheduling.free_slots(appointment.doctor, start, start + dt.timedelta(days=RESCHEDULE_DAYS),
                                   mode=appointment.type, hospital=appointment.hospital)
     shown = [s for s in slots if s.start != appointment.start][:RESCHEDULE_SLOTS]
@@ -426,7 +430,7 @@ def _render_detail(request, appointment, *, cancel_form=None, reschedule_form=No
             after = max(dt.date.fromisoformat(request.GET["after"]), timezone.localdate())
         except ValueError:
             after = None
-    slots, later = _reschedule_slots(appointment, after) if can["reschedule"] else ([], None)
+    slots, later = _reschedule_slots(appointment, after, side=side) if can["reschedule"] else ([], None)
     context = {
         "appointment": appointment, "side": side, "can": can, "any_action": any(can.values()),
         "patient_locked": active and patient_locked,

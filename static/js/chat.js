@@ -18,6 +18,21 @@
   const api = "/api/v1";
   const csrf = (JSON.parse(document.body.getAttribute("hx-headers") || "{}"))["X-CSRFToken"] || "";
 
+  // A browser's MediaRecorder writes WebM without a duration, so players show 0:00 (or Infinity)
+  // until the end is reached: seek far once to learn the length, then back to the start.
+  function showDuration(audio) {
+    audio.addEventListener("loadedmetadata", () => {
+      if (audio.duration !== Infinity && !Number.isNaN(audio.duration)) return;
+      const back = () => {
+        audio.removeEventListener("timeupdate", back);
+        audio.currentTime = 0;
+      };
+      audio.addEventListener("timeupdate", back);
+      audio.currentTime = 1e7;
+    }, { once: true });
+  }
+  document.querySelectorAll("audio[data-voice-note]").forEach(showDuration);
+
   const shown = new Set(initial.messages.map((m) => m.id));
   let lastSeq = initial.messages.reduce((max, m) => Math.max(max, m.seq), 0);
   let firstSeq = initial.messages.length ? initial.messages[0].seq : null;
@@ -78,9 +93,10 @@
     } else if (m.kind === "audio") {
       const audio = document.createElement("audio");
       audio.controls = true;
-      audio.preload = "none";
+      audio.preload = "metadata";
       audio.src = m.file_url;
       li.append(audio);
+      showDuration(audio);
     } else {
       const p = document.createElement("p");
       const a = document.createElement("a");

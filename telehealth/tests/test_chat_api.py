@@ -285,3 +285,22 @@ def test_read_state_is_per_user(chat, alice, carol):
     chats.message_send(sender=alice, chat=chat, client_id="1", body="x")
     assert ChatReadState.objects.get(chat=chat, user=alice).last_read_seq == 1
     assert not ChatReadState.objects.filter(chat=chat, user=carol).exists()
+
+
+def test_a_voice_message_is_served_as_audio_with_its_length_and_byte_ranges(chat, alice, carol):
+    """Voice notes were served as video/webm without ranges: players drew a video and showed 0:00."""
+    webm = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm" + bytes(range(64))
+    data = upload(alice, chat, SimpleUploadedFile("voice.webm", webm, content_type="audio/webm"), kind="audio").json()
+    assert data["file_type"] == "audio/webm"
+    whole = api(carol).get(data["file_url"])
+    assert whole.status_code == 200 and whole["Content-Type"] == "audio/webm"
+    assert whole["Accept-Ranges"] == "bytes" and whole["Content-Length"] == str(len(webm))
+    assert whole.content == webm
+    part = api(carol).get(data["file_url"], HTTP_RANGE="bytes=10-19")
+    assert part.status_code == 206 and part.content == webm[10:20]
+    assert part["Content-Range"] == f"bytes 10-19/{len(webm)}" and part["Content-Length"] == "10"
+    assert api(carol).get(data["file_url"], HTTP_RANGE="bytes=-4").content == webm[-4:]
+    assert api(carol).get(data["file_url"], HTTP_RANGE=f"bytes={len(webm)}-").status_code == 416
+    # a recording stored before as video/webm is served as audio too
+    Message.objects.filter(kind="audio").update(file_type="video/webm")
+    assert api(carol).get(data["file_url"])["Content-Type"] == "audio/webm"

@@ -14,7 +14,8 @@ ROWS = [
     page("GET", "hospital_signup", 200, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, GONE),
     page("GET", "dashboard", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, GONE),
     page("GET", "profile", LOGIN, 200, VERIFY, 200, 200, 200, VERIFY, 200, 200, 200, GONE),
-    page("GET", "user_photo", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, 404, 404, GONE),
+    # (the target is Alice: her own avatar loads on the pages her session is held at, so no VERIFY)
+    page("GET", "user_photo", LOGIN, 404, 404, 404, 404, 404, VERIFY, 404, 404, 404, GONE),
     page("POST", "set_language", GONE, GONE, GONE, GONE, GONE, GONE, GONE, GONE, GONE, GONE, GONE, data={"language": "en"}),
     page("GET", "application_status", LOGIN, 404, VERIFY, 404, 404, 200, VERIFY, 200, 404, 404, 200),
     page("GET", "doctor_reapply", LOGIN, 404, VERIFY, 404, 404, 404, VERIFY, 404, 404, 404, 404),

@@ -21,6 +21,7 @@ CLINICAL = {("clinic.appointment", "changelist"), ("clinic.appointment", "change
 # object (Django redirects to the list with "does not exist"), or the list redirects to its default
 # filter.
 ADA = {(label, "change"): GONE for label in ("auth.group", "otp_static.staticdevice", "account.emailaddress",
+                                           "account.emailconfirmation",  # stored confirmations (no HMAC keys)
                                            "axes.accessattempt", "axes.accessfailurelog",
                                            "wellness.wellnesssettings")}
 ADA[("accounts.doctorapplication", "changelist")] = GONE
@@ -76,6 +77,9 @@ ROWS = [
         params={"pk": _application, "kind": lambda w: "identity"}),
     row("admin", "POST", "admin:accounts_doctorapplication_approve", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, GONE, params={"pk": _application}),
     row("admin", "POST", "admin:accounts_doctorapplication_reject", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 400, GONE, params={"pk": _application}),
+    # hospitals have the same decision views (accounts.admin_decisions); Riverside is approved already
+    row("admin", "POST", "admin:clinic_hospital_approve", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, GONE, params={"pk": lambda w: w.riverside.pk}),
+    row("admin", "POST", "admin:clinic_hospital_reject", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 400, GONE, params={"pk": lambda w: w.riverside.pk}),
     row("admin", "POST", "admin:telehealth_message_redact", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, GONE, GONE),
     row("admin", "GET", "admin:telehealth_message_file", LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, LOGIN, VERIFY, LOGIN, LOGIN, 200, GONE, clinical=True,
         params={"pk": lambda w: w.file_message.pk}),
