@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wellness', '0002_encrypt_clinical_text_and_emotions'),
+        ('wellness', '0003_habit_done_for_numbers'),
     ]
 
     operations = [
