@@ -28,6 +28,7 @@ from clinic.models import (
     AppointmentStatus,
     AppointmentType,
     EmergencyStep,
+    doctor_display_name,
 )
 from telehealth.models import Notification
 from telehealth.notification_texts import when  # noqa: F401 (escalation and others import it from here)

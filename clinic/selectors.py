@@ -18,15 +18,23 @@ Pages, the API, websocket consumers, downloads, tasks and exports all read throu
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone as dj_timezone
+from django.utils.formats import time_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from accounts.models import ApplicationStatus, Role, User
 from accounts.selectors import doctor_is_approved
+from clinic import crisis_lines, scheduling
 from clinic.models import (
     ACTIVE_STATUSES,
     Appointment,
+    AppointmentEvent,
     AppointmentType,
     ApprovalStatus,
+    AvailabilityException,
     CareTeamMember,
     Consent,
     DoctorProfile,
@@ -37,6 +45,7 @@ from clinic.models import (
     HospitalStaff,
     Patient,
     UserPatientRelation,
+    WeeklyAvailability,
 )
 from core.errors import NotFound
 
@@ -283,10 +292,7 @@ def first_free_slots(doctors, *, start, days: int = 28, mode: str | None = None,
     page size. Same rules as ``scheduling.free_slots`` (which costs three queries per doctor)."""
     import datetime as dt
 
-    from django.utils import timezone as dj_timezone
 
-    from clinic import scheduling
-    from clinic.models import AvailabilityException, WeeklyAvailability
 
     doctors = list(doctors)
     result = {d.pk: None for d in doctors}
@@ -487,8 +493,6 @@ def emergency_alerted_get(*, fetched_by: User, appointment_id) -> Appointment:
 def care_team_patients(*, fetched_by: User, doctor: DoctorProfile, search: str = "", now=None) -> QuerySet[Patient]:
     """The doctor's care-team patients (inside the access policy), each with ``next_start``: the
     start of their next active appointment with this doctor."""
-    from django.db.models import Subquery
-    from django.utils import timezone as dj_timezone
 
     now = now or dj_timezone.now()
     upcoming = (Appointment.objects.filter(patient=OuterRef("pk"), doctor=doctor, status__in=ACTIVE_STATUSES,
@@ -714,11 +718,6 @@ class LadderStepView:
 
     def describe(self) -> str:
         """One truthful sentence for the emergency's page, in the active language and zone."""
-        from django.utils import timezone as dj_timezone
-        from django.utils.formats import time_format
-        from django.utils.translation import gettext as _
-        from django.utils.translation import ngettext
-
         time = time_format(dj_timezone.localtime(self.at), "H:i")
         if self.number == EmergencyStep.ON_DUTY:
             if self.doctors:
@@ -742,7 +741,9 @@ class LadderStepView:
             parts.append(ngettext("%(n)d more doctor on duty", "%(n)d more doctors on duty", self.doctors)
                          % {"n": self.doctors})
         if parts:
-            return _("Alerted %(who)s at %(time)s.") % {"who": ", ".join(parts), "time": time}
+            # The list separator is the language's (Arabic writes "، ").
+            separator = pgettext("separator between the items of a list", ", ")
+            return _("Alerted %(who)s at %(time)s.") % {"who": separator.join(parts), "time": time}
         return _("Nobody else could be alerted at %(time)s.") % {"time": time}
 
 
@@ -772,12 +773,7 @@ class EmergencyProgress:
 
 def emergency_progress(appointment: Appointment, *, viewer: User | None = None, now=None) -> EmergencyProgress:
     """Where an emergency the viewer may see stands (the caller fetched it through the policy)."""
-    from django.conf import settings
-    from django.db.models import Count
-    from django.utils import timezone as dj_timezone
 
-    from clinic import crisis_lines
-    from clinic.models import AppointmentEvent
 
     now = now or dj_timezone.now()
     waiting = (appointment.type == AppointmentType.EMERGENCY and appointment.doctor_id is None
@@ -817,7 +813,6 @@ def hospital_emergencies(*, fetched_by: User, hospital: Hospital, now=None) -> l
     """Emergencies of the hospital's registered patients (or raised at the hospital) that are
     waiting for a doctor or were accepted in the last day, oldest first, each with ``progress``.
     Scheduling data only (no reason). For the hospital's staff and admins; 404 otherwise."""
-    from django.utils import timezone as dj_timezone
 
     now = now or dj_timezone.now()
     rows = list(_hospital_emergencies(fetched_by, hospital, now)[:50])
@@ -839,6 +834,5 @@ def _hospital_emergencies(fetched_by: User, hospital: Hospital, now) -> QuerySet
 
 
 def hospital_emergencies_waiting_count(*, fetched_by: User, hospital: Hospital) -> int:
-    from django.utils import timezone as dj_timezone
 
     return _hospital_emergencies(fetched_by, hospital, dj_timezone.now()).filter(doctor__isnull=True).count()

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Role, User
 from analytics.services import audit_record, audit_record_many
@@ -708,8 +709,11 @@ def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) ->
         raise ValidationError({"reason": [_("Give a reason for the cancellation.")]})
     if side == "patient" and appointment.type != AppointmentType.EMERGENCY:
         if not scheduling.patient_may_change(appointment.start):
-            raise DomainError(_("Appointments can be cancelled online until %(hours)d hours before they start. "
-                                "Please call the clinic.") % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS})
+            hours = settings.APPOINTMENT_CANCEL_CUTOFF_HOURS
+            raise DomainError(ngettext(
+                "Appointments can be cancelled online until %(hours)d hour before they start. Please call the clinic.",
+                "Appointments can be cancelled online until %(hours)d hours before they start. Please call the clinic.",
+                hours) % {"hours": hours})
     appointment.cancelled_by = actor
     appointment.cancellation_reason = reason.strip()
     return _transition(appointment, AppointmentStatus.CANCELLED, actor, reason=reason.strip(),
@@ -762,15 +766,20 @@ def appointment_reschedule(*, actor: User, appointment: Appointment, start: dt.d
     if appointment.status not in ACTIVE_STATUSES or appointment.type == AppointmentType.EMERGENCY:
         raise DomainError(_("Only requested or confirmed appointments can be rescheduled."))
     if side == "patient" and not scheduling.patient_may_change(appointment.start):
-        raise DomainError(_("Appointments can be moved online until %(hours)d hours before they start. "
-                            "Please call the clinic.") % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS})
+        hours = settings.APPOINTMENT_CANCEL_CUTOFF_HOURS
+        raise DomainError(ngettext(
+            "Appointments can be moved online until %(hours)d hour before they start. Please call the clinic.",
+            "Appointments can be moved online until %(hours)d hours before they start. Please call the clinic.",
+            hours) % {"hours": hours})
     if start <= timezone.now():
         raise ValidationError({"start": [_("That time is in the past.")]})
     if side == "patient" and not scheduling.patient_may_change(start):
         # Same rule as above, for the new time: otherwise the patient could not move it back.
-        raise ValidationError({"start": [_("Choose a time at least %(hours)d hours from now: closer appointments "
-                                           "can only be changed by the clinic.")
-                                         % {"hours": settings.APPOINTMENT_CANCEL_CUTOFF_HOURS}]})
+        hours = settings.APPOINTMENT_CANCEL_CUTOFF_HOURS
+        raise ValidationError({"start": [ngettext(
+            "Choose a time at least %(hours)d hour from now: closer appointments can only be changed by the clinic.",
+            "Choose a time at least %(hours)d hours from now: closer appointments can only be changed by the clinic.",
+            hours) % {"hours": hours}]})
     doctor = _lock_doctor(appointment.doctor)
     slot = scheduling.find_slot(doctor, start, mode=appointment.type, hospital=appointment.hospital)
     if slot is None:
