@@ -148,3 +148,13 @@ def test_the_hospital_dashboard_lists_its_patients_emergencies(client, alice, ca
     services.emergency_accept(actor=carol, appointment=emergency)
     body = client.get("/dashboard/").content.decode()
     assert 'data-emergency-count="0"' in body and "Dr. Carol Doctor accepted it at" in body
+
+
+@pytest.mark.parametrize("minutes", [1, 7])
+def test_the_request_form_tells_the_ladder_with_the_configured_interval(client, alice, settings, minutes):
+    settings.EMERGENCY_ESCALATION_MINUTES = minutes
+    login_verified(client, alice)
+    body = " ".join(client.get("/emergency/").content.decode().split())
+    later = "a minute later" if minutes == 1 else f"{minutes} minutes later"
+    assert f"it alerts all their doctors {later}" in body
+    assert "any doctor on duty" in body  # the last step reaches beyond the patient's own doctors: said before sending

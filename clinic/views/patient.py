@@ -593,7 +593,8 @@ def emergency_request(request):
         else:
             messages.success(request, emergency_sent_message(selectors.emergency_progress(appointment)))
             return redirect("appointment_detail", appointment.pk)
-    return render(request, "clinic/patient/emergency.html", {"form": form, "has_patients": patients.exists()})
+    return render(request, "clinic/patient/emergency.html", {
+        "form": form, "has_patients": patients.exists(), "step_minutes": settings.EMERGENCY_ESCALATION_MINUTES})
 
 
 def emergency_sent_message(progress) -> str:
