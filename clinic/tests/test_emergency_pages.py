@@ -155,6 +155,6 @@ def test_the_request_form_tells_the_ladder_with_the_configured_interval(client, 
     settings.EMERGENCY_ESCALATION_MINUTES = minutes
     login_verified(client, alice)
     body = " ".join(client.get("/emergency/").content.decode().split())
-    later = "a minute later" if minutes == 1 else f"{minutes} minutes later"
+    later = "1 minute later" if minutes == 1 else f"{minutes} minutes later"
     assert f"it alerts all their doctors {later}" in body
     assert "any doctor on duty" in body  # the last step reaches beyond the patient's own doctors: said before sending

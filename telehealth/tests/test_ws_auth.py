@@ -43,7 +43,7 @@ def ticket_for(user):
 
 async def connects(path, headers=(), subprotocols=None):
     comm = WebsocketCommunicator(app(), path, headers=list(headers), subprotocols=subprotocols)
-    connected, detail = await comm.connect()
+    connected, detail = await comm.connect(timeout=10)
     if connected:
         frame, _ = await receive_until(comm, "presence") if path.startswith("/ws/chats/") else (None, None)
         await comm.disconnect()
@@ -92,7 +92,7 @@ def test_tickets_and_headers_work_for_the_notification_and_call_sockets(layer, a
 
     async def call_welcome(headers, path):
         comm = WebsocketCommunicator(app(), path, headers=headers)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=10))[0]
         frame = await comm.receive_json_from(timeout=3)
         await comm.disconnect()
         return frame
@@ -128,7 +128,7 @@ def test_the_spec_path_takes_a_ticket_in_token_and_needs_no_origin(layer, chat, 
 
     async def first_frames(path, headers=()):
         comm = WebsocketCommunicator(app(), path, headers=list(headers))
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=10)
         assert connected
         frame, _ = await receive_until(comm, "presence")
         await comm.send_json_to({"type": "message", "client_id": "m1", "body": "from the app"})
