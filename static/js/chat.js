@@ -316,7 +316,7 @@
         setStatus("closed", T.forbidden);
         return;
       }
-      if (stopped) return;
+      if (stopped || paused) return;
       failedConnects += 1;
       setStatus("reconnecting", T.reconnecting);
       // The socket keeps failing: send what waits over the API; if that works, the server is up
@@ -327,6 +327,17 @@
       setTimeout(connect, delay);
     });
   }
+
+  // Leaving the page leaves the conversation at once (the other side's "Online now" drops),
+  // whether or not the browser keeps the page in its back/forward cache; coming back reconnects.
+  let paused = false;
+  window.addEventListener("pagehide", () => {
+    paused = true;
+    if (socket) { const ws = socket; socket = null; ws.close(1000); }
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted && paused && !stopped) { paused = false; connect(); }
+  });
 
   async function postMessage(clientId, body) {
     let response;
