@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import urlencode
 
+from accounts.policy import second_factor_owed
+
 # Pages reachable by a signed-in user who still owes a second factor. Of the 2FA pages only the
 # verify step and first enrolment: managing, replacing or removing a factor needs it passed.
 TWO_FACTOR_EXEMPT_PREFIXES = (
@@ -68,10 +70,10 @@ class AccessGateMiddleware:
 
     def _gate(self, request, user):
         from accounts.selectors import doctor_is_approved, hospital_of_staff
-        from accounts.services import has_two_factor
 
         if request.path.startswith(APPLICATION_PREFIX):
-            if not user.is_verified() and has_two_factor(user):
+            # An applicant need not enrol before approval, but one who has a factor must pass it.
+            if second_factor_owed(user, request.session) == "verify":
                 return redirect(reverse("two_factor_verify") + "?" + urlencode({"next": request.get_full_path()}))
             return None
         if user.is_doctor and not doctor_is_approved(user):
@@ -80,10 +82,8 @@ class AccessGateMiddleware:
             hospital = hospital_of_staff(user)
             if hospital is None or hospital.status != "approved":
                 return redirect("hospital_application_status")
-        if not user.is_verified():
+        owed = second_factor_owed(user, request.session)
+        if owed is not None:
             query = "?" + urlencode({"next": request.get_full_path()})
-            if has_two_factor(user):
-                return redirect(reverse("two_factor_verify") + query)
-            if user.requires_two_factor:
-                return redirect(reverse("two_factor_setup") + query)
+            return redirect(reverse("two_factor_verify" if owed == "verify" else "two_factor_setup") + query)
         return None

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApplicationStatus, DoctorApplication, Role, StaffInvitation, User
+from accounts.policy import has_two_factor  # noqa: F401 (callers import it from here too)
 from analytics.models import AuditAction
 from analytics.services import audit_record
 from clinic.models import (
@@ -597,10 +598,6 @@ def backup_codes_generate(*, user: User, request=None) -> list[str]:
 def otp_devices(user: User):
     return [d for d in (*TOTPDevice.objects.filter(user=user, confirmed=True),
                         *StaticDevice.objects.filter(user=user, confirmed=True))]
-
-
-def has_two_factor(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 # Wrong codes in a row that do not delay the next try (a typo, a code read as it changed); from

@@ -19,7 +19,7 @@ from ninja.security import SessionAuth
 from pydantic import Field
 
 from accounts.api import JWTAuth
-from accounts.services import has_two_factor
+from accounts.policy import owes_second_factor
 from clinic import selectors as clinic_selectors
 from core.errors import NotFound
 from core.schemas import Count, Schema
@@ -34,8 +34,7 @@ class VerifiedSessionAuth(SessionAuth):
         user = super().authenticate(request, key)
         if user is None or not user.is_active:
             return None
-        if ((user.requires_two_factor or has_two_factor(user))
-                and not (hasattr(user, "is_verified") and user.is_verified())):
+        if owes_second_factor(user, request.session):
             return None  # a session that owes its second factor (any enrolled user, not only doctors)
         return user
 

@@ -27,10 +27,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import User
-from accounts.services import has_two_factor
+from accounts.policy import owes_second_factor
 from core.errors import DomainError, NotFound
 from telehealth import chat as chats
 from telehealth.ws_auth import TokenAuthMiddleware, accept_subprotocol, opened_with_session  # noqa: F401 (TokenAuthMiddleware: old import path)
@@ -123,12 +122,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         user = User.objects.filter(pk=user.pk, is_active=True).first()  # unwrap the lazy session user
         if user is None:
             return None
-        if self.scope.get("auth_via") != "token" and (user.requires_two_factor or has_two_factor(user)):
-            # Anyone with a second factor owes it, not only the roles that must have one (a
-            # patient who enrolled TOTP and signed in with the password alone stays out).
-            session = self.scope.get("session")
-            if not session or not session.get(DEVICE_ID_SESSION_KEY):
-                return None  # signed in but second factor not passed
+        if owes_second_factor(user, self.scope.get("session"), via_token=self.scope.get("auth_via") == "token"):
+            return None  # signed in but the second factor not passed: no socket at all
         self.user = user
         try:
             chat = chats.chat_get(fetched_by=user, chat_id=self.chat_id)

@@ -25,6 +25,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from accounts.policy import owes_second_factor
 from telehealth import calls
 from telehealth.ws_auth import accept_subprotocol, opened_with_session
 
@@ -105,21 +106,6 @@ def clean_frame(data) -> dict:
 
 # --- the consumer ----------------------------------------------------------------------------------------
 
-def _second_factor_ok(user, session) -> bool:
-    """Pages are gated on the second factor by AccessGateMiddleware; websockets skip that
-    middleware, so check the session's verified device here."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.models import Device
-
-    from accounts.services import has_two_factor
-
-    if not (user.requires_two_factor or has_two_factor(user)):
-        return True
-    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
-    device = Device.from_persistent_id(persistent_id) if persistent_id else None
-    return device is not None and device.user_id == user.pk and getattr(device, "confirmed", True)
-
-
 def _admit(user, room_id, session, *, via_token=False):
     """(appointment, side, None) for a participant inside the join window, else (None, None, code)."""
     from core.errors import NotFound
@@ -130,7 +116,7 @@ def _admit(user, room_id, session, *, via_token=False):
         appointment, side = calls.call_room_get(fetched_by=user, room_id=room_id)
     except NotFound:
         return None, None, CLOSE_FORBIDDEN
-    if not via_token and not _second_factor_ok(user, session):  # a token's login passed it
+    if owes_second_factor(user, session, via_token=via_token):  # a token's login passed it
         return None, None, CLOSE_FORBIDDEN
     try:
         calls.call_join_check(appointment=appointment)

@@ -36,6 +36,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.urls import path
 
+from accounts.policy import owes_second_factor
 from telehealth.ws_auth import accept_subprotocol, opened_with_session
 
 logger = logging.getLogger(__name__)
@@ -56,34 +57,13 @@ def notification_group(user_id) -> str:
     return f"notifications.{user_id}"
 
 
-@database_sync_to_async
-def _session_owes_second_factor(scope, user) -> bool:
-    """HTTP's access gate (accounts.middleware) never runs for sockets: mirror its 2FA rule for a
-    cookie session. Token users passed their second factor when they logged in through the API."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.models import Device
-
-    from accounts.services import has_two_factor
-
-    session = scope.get("session")
-    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
-    device = None
-    if persistent_id:
-        if persistent_id.count(".") > 1:  # legacy full import path, normalised as django-otp does
-            parts = persistent_id.split(".")
-            persistent_id = ".".join((parts[-3], parts[-1]))
-        device = Device.from_persistent_id(persistent_id)
-    if device is not None and device.user_id == user.pk and device.confirmed:
-        return False
-    return user.requires_two_factor or has_two_factor(user)
-
-
 async def socket_user(scope):
     """``(user, None)`` for a signed-in, active person who may use sockets, else ``(None, code)``."""
     user = scope.get("user")
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None, CLOSE_UNAUTHENTICATED
-    if scope.get("auth_via") != "token" and await _session_owes_second_factor(scope, user):
+    if await database_sync_to_async(owes_second_factor)(user, scope.get("session"),
+                                                        via_token=scope.get("auth_via") == "token"):
         return None, CLOSE_FORBIDDEN
     return user, None
 
