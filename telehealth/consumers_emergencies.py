@@ -27,11 +27,16 @@ import time
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.urls import path
 
-from telehealth.consumers_notifications import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, _group_send, socket_user
+from telehealth.consumers_notifications import (
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHENTICATED,
+    PersonalGroupConsumer,
+    _group_send,
+    socket_user,
+)
 from telehealth.ws_auth import accept_subprotocol, opened_with_session
 
 logger = logging.getLogger(__name__)
@@ -62,8 +67,8 @@ def waiting_count(user) -> int | None:
     return None
 
 
-class EmergencyQueueConsumer(AsyncJsonWebsocketConsumer):
-    group = None
+class EmergencyQueueConsumer(PersonalGroupConsumer):
+    label = "emergency socket"
 
     async def connect(self):
         user, close_code = await socket_user(self.scope)
@@ -76,31 +81,14 @@ class EmergencyQueueConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.user = user
-        try:
-            await self.channel_layer.group_add(emergency_group(user.pk), self.channel_name)
-        except Exception:  # the layer (Redis) is down: tell the client to retry later
-            logger.warning("emergency socket could not join its group", exc_info=True)
-            await self.close(code=1011)
+        if not await self.join(emergency_group(user.pk)):
             return
-        self.group = emergency_group(user.pk)
         self._last_request = 0.0
         await self.send_json({"type": "emergencies", "count": count, "changed": False})
 
-    async def disconnect(self, code):
-        if self.group is not None:
-            try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-            except Exception:
-                logger.warning("emergency socket could not leave its group", exc_info=True)
-
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        if self.group is None or not text_data:
-            return
-        try:
-            content = await self.decode_json(text_data)
-        except ValueError:
-            return
-        if isinstance(content, dict) and content.get("type") == "emergencies":
+        content = await self.frame(text_data)
+        if content is not None and content.get("type") == "emergencies":
             now = time.monotonic()
             if now - self._last_request >= REQUEST_INTERVAL:
                 self._last_request = now

@@ -82,8 +82,45 @@ def _chat_unread_count(user) -> int:
     return chat_unread_total(user)
 
 
-class NotificationConsumer(AsyncJsonWebsocketConsumer):
+class PersonalGroupConsumer(AsyncJsonWebsocketConsumer):
+    """A socket of one signed-in person that listens on a group of their own (notifications,
+    emergencies): joining and leaving the group, and reading the client's JSON frames."""
+
     group = None
+    label = "socket"  # for the log
+
+    async def join(self, group: str) -> bool:
+        """Join ``group``; False (and the socket closed with 1011, so the client retries later)
+        when the channel layer (Redis) is down."""
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.warning("%s could not join its group", self.label, exc_info=True)
+            await self.close(code=1011)
+            return False
+        self.group = group
+        return True
+
+    async def disconnect(self, code):
+        if self.group is not None:
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception:
+                logger.warning("%s could not leave its group", self.label, exc_info=True)
+
+    async def frame(self, text_data) -> dict | None:
+        """The client's frame as a dict, or None (not joined, empty, not JSON, not an object)."""
+        if self.group is None or not text_data:
+            return None
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            return None
+        return content if isinstance(content, dict) else None
+
+
+class NotificationConsumer(PersonalGroupConsumer):
+    label = "notifications socket"
 
     async def connect(self):
         user, close_code = await socket_user(self.scope)
@@ -92,32 +129,15 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=close_code)
             return
         self.user = user
-        try:
-            await self.channel_layer.group_add(notification_group(user.pk), self.channel_name)
-        except Exception:  # the layer (Redis) is down: tell the client to retry later
-            logger.warning("notifications socket could not join its group", exc_info=True)
-            await self.close(code=1011)
+        if not await self.join(notification_group(user.pk)):
             return
-        self.group = notification_group(user.pk)
         self._last_unread_request = 0.0
         self._last_chat_unread_request = 0.0
         await self.send_unread()
 
-    async def disconnect(self, code):
-        if self.group is not None:
-            try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-            except Exception:
-                logger.warning("notifications socket could not leave its group", exc_info=True)
-
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        if self.group is None or not text_data:
-            return
-        try:
-            content = await self.decode_json(text_data)
-        except ValueError:
-            return
-        if not isinstance(content, dict):
+        content = await self.frame(text_data)
+        if content is None:
             return
         now = time.monotonic()
         if content.get("type") == "unread":
