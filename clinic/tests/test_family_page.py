@@ -107,6 +107,7 @@ def test_inviting_an_existing_account_waits_for_its_consent(client, alice, bob):
     client.force_login(bob)
     page = client.get("/family/").content.decode()
     assert "Invitations for you" in page and f"/access/family/{link.pk}/accept/" in page
+    assert '<input type="hidden" name="next" value="family">' in page  # answering returns here
     response = client.post(f"/access/family/{link.pk}/accept/", {"next": "family"})
     assert response["Location"] == "/family/"
     link.refresh_from_db()
